@@ -1,0 +1,3 @@
+//! Objects and their attribute policy.
+
+pub mod schema;
