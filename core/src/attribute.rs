@@ -30,13 +30,19 @@ pub enum AttrKind {
 /// A typed attribute value.
 #[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AttrValue {
+    /// `CK_BBOOL`.
     Bool(bool),
+    /// `CK_ULONG`.
     Ulong(u64),
+    /// A byte string.
     Bytes(Vec<u8>),
+    /// Key material.
     Secret(SecretBytes),
     /// `YYYYMMDD`, or empty for "no date".
     Date(Vec<u8>),
+    /// `CK_MECHANISM_TYPE` array.
     MechanismList(Vec<MechanismType>),
+    /// `CK_ATTRIBUTE` array.
     Template(Vec<Attribute>),
 }
 
@@ -57,14 +63,18 @@ impl core::fmt::Debug for AttrValue {
 /// One attribute: type and typed value.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Attribute {
+    /// `CKA_*`.
     pub ty: AttrType,
+    /// The value.
     pub value: AttrValue,
 }
 
 /// The width of `CK_ULONG` at an edge (8 on LP64, 4 on Win64 and wasm32 C ABIs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UlongWidth {
+    /// 32-bit `CK_ULONG`.
     Four,
+    /// 64-bit `CK_ULONG`.
     Eight,
 }
 
@@ -81,12 +91,18 @@ impl UlongWidth {
 impl Attribute {
     /// A boolean attribute.
     pub fn bool(ty: AttrType, v: bool) -> Self {
-        Self { ty, value: AttrValue::Bool(v) }
+        Self {
+            ty,
+            value: AttrValue::Bool(v),
+        }
     }
 
     /// A `CK_ULONG` attribute.
     pub fn ulong(ty: AttrType, v: u64) -> Self {
-        Self { ty, value: AttrValue::Ulong(v) }
+        Self {
+            ty,
+            value: AttrValue::Ulong(v),
+        }
     }
 
     /// A byte-string attribute (secret if the schema says so).
@@ -143,7 +159,10 @@ impl Attribute {
     /// `AttributeTypeInvalid` if `ty` is not template-valued.
     pub fn template(ty: AttrType, members: Vec<Attribute>) -> Result<Self> {
         match crate::object::schema::kind(ty) {
-            Some(AttrKind::Template) => Ok(Self { ty, value: AttrValue::Template(members) }),
+            Some(AttrKind::Template) => Ok(Self {
+                ty,
+                value: AttrValue::Template(members),
+            }),
             Some(_) => Err(Error::AttributeValueInvalid),
             None => Err(Error::AttributeTypeInvalid),
         }

@@ -5,7 +5,9 @@
 use core::fmt;
 
 /// An attribute type (`CKA_*`).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct AttrType(pub u64);
 
 impl AttrType {
@@ -346,7 +348,9 @@ impl fmt::Debug for AttrType {
 }
 
 /// A mechanism type (`CKM_*`).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct MechanismType(pub u64);
 
 impl MechanismType {
@@ -1313,7 +1317,9 @@ impl fmt::Debug for MechanismType {
 }
 
 /// An object class (`CKO_*`).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct ObjectClass(pub u64);
 
 impl ObjectClass {
@@ -1362,7 +1368,9 @@ impl fmt::Debug for ObjectClass {
 }
 
 /// A key type (`CKK_*`).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct KeyType(pub u64);
 
 impl KeyType {
@@ -1521,7 +1529,9 @@ impl fmt::Debug for KeyType {
 }
 
 /// A certificate type (`CKC_*`).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct CertificateType(pub u64);
 
 impl CertificateType {
@@ -1552,7 +1562,9 @@ impl fmt::Debug for CertificateType {
 }
 
 /// A user type (`CKU_*`).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct UserType(pub u64);
 
 impl UserType {
@@ -1581,7 +1593,9 @@ impl fmt::Debug for UserType {
 }
 
 /// A session state (`CKS_*`).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct SessionState(pub u64);
 
 impl SessionState {

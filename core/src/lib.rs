@@ -15,11 +15,15 @@ extern crate std;
 
 pub mod attribute;
 pub mod consts;
+pub mod engine;
 pub mod error;
+pub mod info;
 pub mod mechanism;
 pub mod object;
 pub mod rng;
 pub mod secret;
+pub mod session;
 pub mod store;
+pub mod token;
 
 pub use error::{Error, Result};

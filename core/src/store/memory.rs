@@ -97,12 +97,20 @@ impl Store for MemoryStore {
 mod tests {
     use super::*;
 
+    crate::store_conformance_tests!(MemoryStore::new());
+
     #[test]
     fn injected_failure_changes_nothing() {
         let mut s = MemoryStore::new();
-        let b = Batch { ops: alloc::vec![Op::PutMeta(alloc::vec![1])], wipe: false };
+        let b = Batch {
+            ops: alloc::vec![Op::PutMeta(alloc::vec![1])],
+            wipe: false,
+        };
         s.fail_next_apply(crate::Error::DeviceMemory);
-        assert_eq!(s.apply("t", 0, &b), Err(StoreError::Failed(crate::Error::DeviceMemory)));
+        assert_eq!(
+            s.apply("t", 0, &b),
+            Err(StoreError::Failed(crate::Error::DeviceMemory))
+        );
         assert_eq!(s.list().unwrap().len(), 0);
         assert_eq!(s.apply("t", 0, &b), Ok(1));
     }

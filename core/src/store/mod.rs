@@ -7,7 +7,9 @@
 
 use alloc::{string::String, vec::Vec};
 
+/// The in-memory store.
 pub mod memory;
+/// The record format.
 pub mod record;
 
 pub use memory::MemoryStore;
@@ -24,9 +26,17 @@ pub enum Op {
     /// Replace the token's metadata record (creates the token if it does not exist).
     PutMeta(Vec<u8>),
     /// Insert or replace one object record.
-    Put { id: RecordId, blob: Vec<u8> },
+    Put {
+        /// The record's id.
+        id: RecordId,
+        /// The serialized record.
+        blob: Vec<u8>,
+    },
     /// Remove one object record (absent is not an error).
-    Delete { id: RecordId },
+    Delete {
+        /// The record's id.
+        id: RecordId,
+    },
 }
 
 impl core::fmt::Debug for Op {
@@ -128,3 +138,5 @@ pub trait Store: Send {
     fn list(&mut self) -> Result<Vec<TokenName>, StoreError>;
 }
 
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;

@@ -1,0 +1,125 @@
+//! The versioned record format. Every blob a store holds starts with a 4-byte header —
+//! the magic `AH`, a kind byte and a format version byte — followed by the postcard
+//! encoding of the record. Unknown versions and damaged bodies are refused with
+//! `CKR_DEVICE_ERROR`, never decoded into something else.
+
+use alloc::vec::Vec;
+
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::attribute::AttrValue;
+use crate::consts::AttrType;
+use crate::{Error, Result};
+
+const MAGIC: [u8; 2] = *b"AH";
+
+/// The format version this engine writes and reads.
+pub const FORMAT_VERSION: u8 = 1;
+
+/// What a blob holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum RecordKind {
+    /// A token's metadata (label, serial, slot id, PIN records, counters).
+    Meta = b'M',
+    /// One token object.
+    Object = b'O',
+}
+
+/// One token object as stored: its attributes.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ObjectRecord {
+    /// Every attribute, sorted by type.
+    pub attrs: Vec<(AttrType, AttrValue)>,
+}
+
+/// Serialize a record with its header.
+///
+/// # Errors
+/// `GeneralError` if serialization fails (it cannot for our types).
+pub fn encode<T: Serialize>(kind: RecordKind, value: &T) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(&MAGIC);
+    out.push(kind as u8);
+    out.push(FORMAT_VERSION);
+    let body = postcard::to_allocvec(value).map_err(|_| Error::GeneralError)?;
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Parse a record, checking its header.
+///
+/// # Errors
+/// `DeviceError` for a wrong magic, kind or version, or a damaged body.
+pub fn decode<T: DeserializeOwned>(kind: RecordKind, blob: &[u8]) -> Result<T> {
+    match blob {
+        [a, b, k, v, body @ ..]
+            if [*a, *b] == MAGIC && *k == kind as u8 && *v == FORMAT_VERSION =>
+        {
+            let (value, rest) = postcard::take_from_bytes(body).map_err(|_| Error::DeviceError)?;
+            if rest.is_empty() {
+                Ok(value)
+            } else {
+                Err(Error::DeviceError)
+            }
+        }
+        _ => Err(Error::DeviceError),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::SecretBytes;
+
+    fn sample() -> ObjectRecord {
+        ObjectRecord {
+            attrs: alloc::vec![
+                (AttrType::CLASS, AttrValue::Ulong(4)),
+                (AttrType::LABEL, AttrValue::Bytes(b"k".to_vec())),
+                (
+                    AttrType::VALUE,
+                    AttrValue::Secret(SecretBytes::from_slice(&[1; 16]))
+                ),
+            ],
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let blob = encode(RecordKind::Object, &sample()).unwrap();
+        assert_eq!(&blob[..4], b"AHO\x01");
+        assert_eq!(
+            decode::<ObjectRecord>(RecordKind::Object, &blob).unwrap(),
+            sample()
+        );
+    }
+
+    #[test]
+    fn damage_is_refused() {
+        let blob = encode(RecordKind::Object, &sample()).unwrap();
+        // Wrong kind, unknown version, truncation, trailing bytes.
+        assert_eq!(
+            decode::<ObjectRecord>(RecordKind::Meta, &blob),
+            Err(Error::DeviceError)
+        );
+        let mut v2 = blob.clone();
+        v2[3] = 2;
+        assert_eq!(
+            decode::<ObjectRecord>(RecordKind::Object, &v2),
+            Err(Error::DeviceError)
+        );
+        for cut in 0..blob.len() {
+            assert!(
+                decode::<ObjectRecord>(RecordKind::Object, &blob[..cut]).is_err(),
+                "cut at {cut}"
+            );
+        }
+        let mut long = blob.clone();
+        long.push(0);
+        assert_eq!(
+            decode::<ObjectRecord>(RecordKind::Object, &long),
+            Err(Error::DeviceError)
+        );
+    }
+}

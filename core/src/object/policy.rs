@@ -1,0 +1,573 @@
+//! Attribute policy, declared per class and key type as rules with flags (after Kryoptic's
+//! object factories): which attributes a class has, which are required when an application
+//! creates one, their defaults, which the token alone sets, which are secret, and which may
+//! change after creation and in which direction.
+
+use alloc::vec::Vec;
+
+use crate::attribute::{AttrValue, Attribute};
+use crate::consts::{AttrType, CertificateType, KeyType, MechanismType, ObjectClass};
+use crate::mechanism::ec;
+use crate::object::Object;
+use crate::{Error, Result};
+
+/// Required in a `C_CreateObject` template.
+const REQ: u8 = 1;
+/// Fixed once the object exists (`C_SetAttributeValue` → `CKR_ATTRIBUTE_READ_ONLY`).
+const FIXED: u8 = 2;
+/// Set by the token only; an application may not give it (`CKR_ATTRIBUTE_READ_ONLY`).
+const TOKEN: u8 = 4;
+/// Key material: unreadable when the key is sensitive or unextractable.
+const SECRET: u8 = 8;
+/// May change from true to false only.
+const TO_FALSE: u8 = 16;
+/// May change from false to true only.
+const TO_TRUE: u8 = 32;
+
+/// What a rule puts in an object when the template is silent.
+#[derive(Clone, Copy, Debug)]
+enum Dflt {
+    /// Nothing: the attribute is absent unless given.
+    Absent,
+    /// A boolean.
+    Bool(bool),
+    /// A `CK_ULONG`.
+    Ulong(u64),
+    /// An empty byte string.
+    Empty,
+    /// An empty `CK_DATE`.
+    NoDate,
+    /// An empty mechanism list.
+    NoMechanisms,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Rule {
+    ty: AttrType,
+    flags: u8,
+    default: Dflt,
+}
+
+const fn r(ty: AttrType, flags: u8, default: Dflt) -> Rule {
+    Rule { ty, flags, default }
+}
+
+use Dflt::{Absent, Empty, NoDate, NoMechanisms};
+const fn t() -> Dflt {
+    Dflt::Bool(true)
+}
+const fn f() -> Dflt {
+    Dflt::Bool(false)
+}
+
+static STORAGE: &[Rule] = &[
+    r(AttrType::CLASS, FIXED, Absent),
+    r(AttrType::TOKEN, FIXED, f()),
+    r(AttrType::PRIVATE, FIXED, f()),
+    r(AttrType::MODIFIABLE, FIXED, t()),
+    r(AttrType::LABEL, 0, Empty),
+    r(AttrType::COPYABLE, TO_FALSE, t()),
+    r(AttrType::DESTROYABLE, TO_FALSE, t()),
+    r(AttrType::UNIQUE_ID, TOKEN | FIXED, Absent),
+];
+
+static DATA: &[Rule] = &[
+    r(AttrType::APPLICATION, 0, Empty),
+    r(AttrType::OBJECT_ID, 0, Empty),
+    r(AttrType::VALUE, 0, Empty),
+];
+
+static CERTIFICATE: &[Rule] = &[
+    r(AttrType::CERTIFICATE_TYPE, REQ | FIXED, Absent),
+    r(AttrType::TRUSTED, FIXED, f()),
+    r(AttrType::CERTIFICATE_CATEGORY, FIXED, Dflt::Ulong(0)),
+    r(AttrType::CHECK_VALUE, FIXED, Absent),
+    r(AttrType::START_DATE, 0, NoDate),
+    r(AttrType::END_DATE, 0, NoDate),
+    r(AttrType::PUBLIC_KEY_INFO, FIXED, Empty),
+];
+
+static X509: &[Rule] = &[
+    r(AttrType::SUBJECT, REQ | FIXED, Absent),
+    r(AttrType::ID, 0, Empty),
+    r(AttrType::ISSUER, 0, Empty),
+    r(AttrType::SERIAL_NUMBER, 0, Empty),
+    r(AttrType::VALUE, REQ | FIXED, Absent),
+    r(AttrType::URL, FIXED, Empty),
+    r(AttrType::HASH_OF_SUBJECT_PUBLIC_KEY, FIXED, Empty),
+    r(AttrType::HASH_OF_ISSUER_PUBLIC_KEY, FIXED, Empty),
+    r(AttrType::JAVA_MIDP_SECURITY_DOMAIN, FIXED, Dflt::Ulong(0)),
+    r(AttrType::NAME_HASH_ALGORITHM, FIXED, Absent),
+];
+
+static KEY: &[Rule] = &[
+    r(AttrType::KEY_TYPE, REQ | FIXED, Absent),
+    r(AttrType::ID, 0, Empty),
+    r(AttrType::START_DATE, 0, NoDate),
+    r(AttrType::END_DATE, 0, NoDate),
+    r(AttrType::DERIVE, 0, f()),
+    r(AttrType::LOCAL, TOKEN | FIXED, Absent),
+    r(AttrType::KEY_GEN_MECHANISM, TOKEN | FIXED, Absent),
+    r(AttrType::ALLOWED_MECHANISMS, FIXED, NoMechanisms),
+];
+
+static PUBLIC_KEY: &[Rule] = &[
+    r(AttrType::SUBJECT, 0, Empty),
+    r(AttrType::ENCRYPT, 0, t()),
+    r(AttrType::VERIFY, 0, t()),
+    r(AttrType::VERIFY_RECOVER, 0, t()),
+    r(AttrType::WRAP, 0, t()),
+    r(AttrType::TRUSTED, 0, f()),
+    r(AttrType::WRAP_TEMPLATE, FIXED, Absent),
+    r(AttrType::PUBLIC_KEY_INFO, TOKEN | FIXED, Absent),
+];
+
+static PRIVATE_KEY: &[Rule] = &[
+    r(AttrType::PRIVATE, FIXED, t()),
+    r(AttrType::SUBJECT, 0, Empty),
+    r(AttrType::SENSITIVE, TO_TRUE, t()),
+    r(AttrType::DECRYPT, 0, t()),
+    r(AttrType::SIGN, 0, t()),
+    r(AttrType::SIGN_RECOVER, 0, t()),
+    r(AttrType::UNWRAP, 0, t()),
+    r(AttrType::EXTRACTABLE, TO_FALSE, f()),
+    r(AttrType::ALWAYS_SENSITIVE, TOKEN | FIXED, Absent),
+    r(AttrType::NEVER_EXTRACTABLE, TOKEN | FIXED, Absent),
+    r(AttrType::WRAP_WITH_TRUSTED, TO_TRUE, f()),
+    r(AttrType::UNWRAP_TEMPLATE, FIXED, Absent),
+    r(AttrType::DERIVE_TEMPLATE, FIXED, Absent),
+    r(AttrType::ALWAYS_AUTHENTICATE, FIXED, f()),
+    r(AttrType::PUBLIC_KEY_INFO, TOKEN | FIXED, Absent),
+];
+
+static SECRET_KEY: &[Rule] = &[
+    r(AttrType::PRIVATE, FIXED, t()),
+    r(AttrType::SENSITIVE, TO_TRUE, t()),
+    r(AttrType::ENCRYPT, 0, t()),
+    r(AttrType::DECRYPT, 0, t()),
+    r(AttrType::SIGN, 0, t()),
+    r(AttrType::VERIFY, 0, t()),
+    r(AttrType::WRAP, 0, t()),
+    r(AttrType::UNWRAP, 0, t()),
+    r(AttrType::EXTRACTABLE, TO_FALSE, f()),
+    r(AttrType::ALWAYS_SENSITIVE, TOKEN | FIXED, Absent),
+    r(AttrType::NEVER_EXTRACTABLE, TOKEN | FIXED, Absent),
+    r(AttrType::CHECK_VALUE, FIXED, Absent),
+    r(AttrType::WRAP_WITH_TRUSTED, TO_TRUE, f()),
+    r(AttrType::TRUSTED, 0, f()),
+    r(AttrType::WRAP_TEMPLATE, FIXED, Absent),
+    r(AttrType::UNWRAP_TEMPLATE, FIXED, Absent),
+    r(AttrType::DERIVE_TEMPLATE, FIXED, Absent),
+];
+
+static SECRET_VALUE: &[Rule] = &[
+    r(AttrType::VALUE, REQ | FIXED | SECRET, Absent),
+    r(AttrType::VALUE_LEN, FIXED, Absent),
+];
+
+static EC_PUBLIC: &[Rule] = &[
+    r(AttrType::EC_PARAMS, REQ | FIXED, Absent),
+    r(AttrType::EC_POINT, REQ | FIXED, Absent),
+];
+
+static EC_PRIVATE: &[Rule] = &[
+    r(AttrType::EC_PARAMS, REQ | FIXED, Absent),
+    r(AttrType::VALUE, REQ | FIXED | SECRET, Absent),
+    r(AttrType::EC_POINT, TOKEN | FIXED, Absent),
+];
+
+/// Secret-key types the engine stores and uses.
+pub const SECRET_KEY_TYPES: &[KeyType] = &[
+    KeyType::GENERIC_SECRET,
+    KeyType::AES,
+    KeyType::SHA_1_HMAC,
+    KeyType::SHA224_HMAC,
+    KeyType::SHA256_HMAC,
+    KeyType::SHA384_HMAC,
+    KeyType::SHA512_HMAC,
+    KeyType::SHA3_224_HMAC,
+    KeyType::SHA3_256_HMAC,
+    KeyType::SHA3_384_HMAC,
+    KeyType::SHA3_512_HMAC,
+];
+
+/// The rule sets that apply to an object of this class (and key or certificate type),
+/// most specific first, so a specific rule overrides a general one.
+fn rule_sets(class: ObjectClass, subtype: Option<u64>) -> Result<Vec<&'static [Rule]>> {
+    let mut sets: Vec<&'static [Rule]> = Vec::with_capacity(5);
+    match class {
+        ObjectClass::DATA => sets.push(DATA),
+        ObjectClass::CERTIFICATE => {
+            match subtype.map(CertificateType) {
+                Some(CertificateType::X_509) => sets.push(X509),
+                Some(_) => return Err(Error::AttributeValueInvalid),
+                None => return Err(Error::TemplateIncomplete),
+            }
+            sets.push(CERTIFICATE);
+        }
+        ObjectClass::SECRET_KEY => {
+            let kt = KeyType(subtype.ok_or(Error::TemplateIncomplete)?);
+            if !SECRET_KEY_TYPES.contains(&kt) {
+                return Err(Error::AttributeValueInvalid);
+            }
+            sets.extend([SECRET_VALUE, SECRET_KEY, KEY]);
+        }
+        ObjectClass::PUBLIC_KEY | ObjectClass::PRIVATE_KEY => {
+            let kt = KeyType(subtype.ok_or(Error::TemplateIncomplete)?);
+            let public = class == ObjectClass::PUBLIC_KEY;
+            match kt {
+                KeyType::EC => sets.push(if public { EC_PUBLIC } else { EC_PRIVATE }),
+                _ => return Err(Error::AttributeValueInvalid),
+            }
+            sets.extend([if public { PUBLIC_KEY } else { PRIVATE_KEY }, KEY]);
+        }
+        _ => return Err(Error::AttributeValueInvalid),
+    }
+    sets.push(STORAGE);
+    Ok(sets)
+}
+
+fn find_rule(sets: &[&'static [Rule]], ty: AttrType) -> Option<Rule> {
+    sets.iter()
+        .find_map(|s| s.iter().find(|r| r.ty == ty).copied())
+}
+
+fn subtype_attr(class: ObjectClass) -> Option<AttrType> {
+    match class {
+        ObjectClass::CERTIFICATE => Some(AttrType::CERTIFICATE_TYPE),
+        ObjectClass::SECRET_KEY | ObjectClass::PUBLIC_KEY | ObjectClass::PRIVATE_KEY => {
+            Some(AttrType::KEY_TYPE)
+        }
+        _ => None,
+    }
+}
+
+/// How an object comes into being; decides which attributes the token sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// `C_CreateObject`: the application supplies the value.
+    Create,
+    /// `C_GenerateKey(Pair)` with this mechanism: the engine supplies the value.
+    Generate(MechanismType),
+}
+
+/// Look up one attribute of a template.
+pub fn find(template: &[Attribute], ty: AttrType) -> Option<&Attribute> {
+    template.iter().find(|a| a.ty == ty)
+}
+
+/// Refuse templates that name one attribute twice with different values.
+///
+/// # Errors
+/// `TemplateInconsistent`.
+pub fn check_duplicates(template: &[Attribute]) -> Result<()> {
+    for (i, a) in template.iter().enumerate() {
+        if template[i + 1..]
+            .iter()
+            .any(|b| b.ty == a.ty && b.value != a.value)
+        {
+            return Err(Error::TemplateInconsistent);
+        }
+    }
+    Ok(())
+}
+
+/// Build a new object from an application template (and, for generated keys, the
+/// attributes the mechanism computed). Applies defaults, required attributes, the token-set
+/// attributes and per-key-type validation. `unique_id` becomes `CKA_UNIQUE_ID`.
+///
+/// # Errors
+/// `TemplateIncomplete` (required attribute or class missing), `TemplateInconsistent`,
+/// `AttributeTypeInvalid` (an attribute the class does not have), `AttributeReadOnly`
+/// (an attribute only the token sets), `AttributeValueInvalid` (a bad value or an
+/// unsupported class, key type or certificate type), `CurveNotSupported`.
+pub fn new_object(
+    template: &[Attribute],
+    generated: &[Attribute],
+    origin: Origin,
+    unique_id: &[u8],
+) -> Result<Object> {
+    check_duplicates(template)?;
+    let class = find(template, AttrType::CLASS)
+        .or_else(|| find(generated, AttrType::CLASS))
+        .and_then(Attribute::as_ulong)
+        .map(ObjectClass)
+        .ok_or(Error::TemplateIncomplete)?;
+    let subtype = subtype_attr(class).and_then(|a| {
+        find(template, a)
+            .or_else(|| find(generated, a))
+            .and_then(Attribute::as_ulong)
+    });
+    let sets = rule_sets(class, subtype)?;
+
+    let mut obj = Object::default();
+    for a in template {
+        let rule = find_rule(&sets, a.ty).ok_or(Error::AttributeTypeInvalid)?;
+        if rule.flags & TOKEN != 0 {
+            return Err(Error::AttributeReadOnly);
+        }
+        check_shape(a, &rule)?;
+        obj.set(a.ty, a.value.clone());
+    }
+    // What the mechanism computed wins over nothing but must not contradict the template.
+    for a in generated {
+        if let Some(given) = obj.get(a.ty) {
+            if *given != a.value {
+                return Err(Error::TemplateInconsistent);
+            }
+        }
+        obj.set(a.ty, a.value.clone());
+    }
+    for set in &sets {
+        for rule in set.iter() {
+            if obj.get(rule.ty).is_some() {
+                continue;
+            }
+            if rule.flags & REQ != 0 && origin == Origin::Create {
+                return Err(Error::TemplateIncomplete);
+            }
+            match rule.default {
+                Absent => {}
+                Dflt::Bool(b) => obj.set(rule.ty, AttrValue::Bool(b)),
+                Dflt::Ulong(v) => obj.set(rule.ty, AttrValue::Ulong(v)),
+                Empty => obj.set(rule.ty, AttrValue::Bytes(Vec::new())),
+                NoDate => obj.set(rule.ty, AttrValue::Date(Vec::new())),
+                NoMechanisms => obj.set(rule.ty, AttrValue::MechanismList(Vec::new())),
+            }
+        }
+    }
+    obj.set(AttrType::UNIQUE_ID, AttrValue::Bytes(unique_id.to_vec()));
+
+    let is_key = matches!(
+        class,
+        ObjectClass::SECRET_KEY | ObjectClass::PUBLIC_KEY | ObjectClass::PRIVATE_KEY
+    );
+    if is_key {
+        let (local, mech) = match origin {
+            Origin::Create => (false, crate::info::UNAVAILABLE),
+            Origin::Generate(m) => (true, m.0),
+        };
+        obj.set(AttrType::LOCAL, AttrValue::Bool(local));
+        obj.set(AttrType::KEY_GEN_MECHANISM, AttrValue::Ulong(mech));
+    }
+    if matches!(class, ObjectClass::SECRET_KEY | ObjectClass::PRIVATE_KEY) {
+        let sensitive = obj.flag(AttrType::SENSITIVE);
+        let extractable = obj.flag(AttrType::EXTRACTABLE);
+        // Only a key born in the token can claim it was always sensitive / never extractable.
+        let born_here = matches!(origin, Origin::Generate(_));
+        obj.set(
+            AttrType::ALWAYS_SENSITIVE,
+            AttrValue::Bool(born_here && sensitive),
+        );
+        obj.set(
+            AttrType::NEVER_EXTRACTABLE,
+            AttrValue::Bool(born_here && !extractable),
+        );
+    }
+    validate_key_material(&mut obj, class, origin)?;
+    Ok(obj)
+}
+
+/// The value's shape must match the schema (the edge parses by schema, but a typed
+/// front-end such as wasm can build any value).
+fn check_shape(a: &Attribute, _rule: &Rule) -> Result<()> {
+    use crate::attribute::AttrKind as K;
+    let kind = super::schema::kind(a.ty).ok_or(Error::AttributeTypeInvalid)?;
+    let ok = matches!(
+        (kind, &a.value),
+        (K::Bool, AttrValue::Bool(_))
+            | (K::Ulong, AttrValue::Ulong(_))
+            | (K::Bytes, AttrValue::Bytes(_))
+            | (K::Secret, AttrValue::Secret(_))
+            | (K::Secret, AttrValue::Bytes(_))
+            | (K::Date, AttrValue::Date(_))
+            | (K::MechanismList, AttrValue::MechanismList(_))
+            | (K::Template, AttrValue::Template(_))
+    );
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::AttributeValueInvalid)
+    }
+}
+
+/// Per-key-type checks and the derived public attributes (`CKA_VALUE_LEN`, `CKA_EC_POINT`,
+/// `CKA_PUBLIC_KEY_INFO`).
+fn validate_key_material(obj: &mut Object, class: ObjectClass, origin: Origin) -> Result<()> {
+    match class {
+        ObjectClass::SECRET_KEY => {
+            // Normalise a plain byte value to a secret one.
+            if let Some(AttrValue::Bytes(b)) = obj.get(AttrType::VALUE) {
+                let s = crate::secret::SecretBytes::from_slice(b);
+                obj.set(AttrType::VALUE, AttrValue::Secret(s));
+            }
+            let len = obj.bytes(AttrType::VALUE).map_or(0, <[u8]>::len);
+            let kt = obj.key_type().ok_or(Error::TemplateIncomplete)?;
+            let ok = match kt {
+                KeyType::AES => matches!(len, 16 | 24 | 32),
+                _ => (1..=1024).contains(&len),
+            };
+            if !ok {
+                return Err(match origin {
+                    Origin::Create => Error::AttributeValueInvalid,
+                    Origin::Generate(_) => Error::KeySizeRange,
+                });
+            }
+            match obj.ulong(AttrType::VALUE_LEN) {
+                Some(given) if given != len as u64 => return Err(Error::TemplateInconsistent),
+                _ => obj.set(AttrType::VALUE_LEN, AttrValue::Ulong(len as u64)),
+            }
+        }
+        ObjectClass::PUBLIC_KEY | ObjectClass::PRIVATE_KEY => {
+            if obj.key_type() == Some(KeyType::EC) {
+                let params = obj
+                    .bytes(AttrType::EC_PARAMS)
+                    .ok_or(Error::TemplateIncomplete)?;
+                let curve = ec::parse_ec_params(params)?;
+                let point = if class == ObjectClass::PUBLIC_KEY {
+                    let given = obj
+                        .bytes(AttrType::EC_POINT)
+                        .ok_or(Error::TemplateIncomplete)?;
+                    ec::decode_ec_point(curve, given)?
+                } else {
+                    let scalar = obj
+                        .bytes(AttrType::VALUE)
+                        .ok_or(Error::TemplateIncomplete)?;
+                    let point = ec::public_from_private(curve, scalar)?;
+                    if let Some(AttrValue::Bytes(b)) = obj.get(AttrType::VALUE) {
+                        let s = crate::secret::SecretBytes::from_slice(b);
+                        obj.set(AttrType::VALUE, AttrValue::Secret(s));
+                    }
+                    point
+                };
+                // Store the point in the spec's form (DER OCTET STRING) whatever the client sent.
+                obj.set(
+                    AttrType::EC_POINT,
+                    AttrValue::Bytes(ec::encode_ec_point(&point)),
+                );
+                obj.set(
+                    AttrType::PUBLIC_KEY_INFO,
+                    AttrValue::Bytes(ec::public_key_info(curve, &point)),
+                );
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// True if reading `ty` from `obj` would reveal key material the object protects.
+pub fn is_sensitive(obj: &Object, ty: AttrType) -> bool {
+    let class = obj.class();
+    if !matches!(class, ObjectClass::SECRET_KEY | ObjectClass::PRIVATE_KEY) {
+        return false;
+    }
+    let protected = obj.flag(AttrType::SENSITIVE) || !obj.flag(AttrType::EXTRACTABLE);
+    if !protected {
+        return false;
+    }
+    let Ok(sets) = rule_sets(class, obj.key_type().map(|k| k.0)) else {
+        return true;
+    };
+    find_rule(&sets, ty).is_some_and(|r| r.flags & SECRET != 0)
+}
+
+/// True if `ty` belongs to objects of this object's class and type (else
+/// `CKR_ATTRIBUTE_TYPE_INVALID` on read).
+pub fn has_attribute(obj: &Object, ty: AttrType) -> bool {
+    obj.get(ty).is_some()
+}
+
+/// Who is changing the object, for the rules that depend on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Actor {
+    /// The SO is logged in (only the SO may set `CKA_TRUSTED`).
+    pub so: bool,
+}
+
+/// Apply `C_SetAttributeValue` changes to a copy of `obj`, checking every rule.
+///
+/// # Errors
+/// `ActionProhibited` (object not modifiable), `AttributeTypeInvalid`, `AttributeReadOnly`,
+/// `AttributeValueInvalid`, `TemplateInconsistent`.
+pub fn set_attributes(obj: &Object, changes: &[Attribute], actor: Actor) -> Result<Object> {
+    if !obj.flag(AttrType::MODIFIABLE) {
+        return Err(Error::ActionProhibited);
+    }
+    check_duplicates(changes)?;
+    let sets = rule_sets(
+        obj.class(),
+        subtype_attr(obj.class()).and_then(|a| obj.ulong(a)),
+    )?;
+    let mut new = obj.clone();
+    for a in changes {
+        let rule = find_rule(&sets, a.ty).ok_or(Error::AttributeTypeInvalid)?;
+        check_shape(a, &rule)?;
+        apply_change(&mut new, obj, a, &rule, actor)?;
+    }
+    Ok(new)
+}
+
+fn apply_change(
+    new: &mut Object,
+    old: &Object,
+    a: &Attribute,
+    rule: &Rule,
+    actor: Actor,
+) -> Result<()> {
+    if rule.flags & (FIXED | TOKEN) != 0 {
+        return Err(Error::AttributeReadOnly);
+    }
+    let current = old.flag(a.ty);
+    let wanted = a.as_bool();
+    if rule.flags & TO_FALSE != 0 && wanted == Some(true) && !current {
+        return Err(Error::AttributeReadOnly);
+    }
+    if rule.flags & TO_TRUE != 0 && wanted == Some(false) && current {
+        return Err(Error::AttributeReadOnly);
+    }
+    if a.ty == AttrType::TRUSTED && wanted == Some(true) && !actor.so {
+        return Err(Error::AttributeReadOnly);
+    }
+    new.set(a.ty, a.value.clone());
+    Ok(())
+}
+
+/// Build the copy made by `C_CopyObject`: the original's attributes with the template's
+/// changes, which may also set `CKA_TOKEN`, `CKA_PRIVATE` and `CKA_MODIFIABLE` (only
+/// towards more protection for the latter). The copy gets a new unique id.
+///
+/// # Errors
+/// `ActionProhibited` (not copyable), and those of [`set_attributes`].
+pub fn copy_object(
+    obj: &Object,
+    template: &[Attribute],
+    actor: Actor,
+    unique_id: &[u8],
+) -> Result<Object> {
+    if !obj.flag(AttrType::COPYABLE) {
+        return Err(Error::ActionProhibited);
+    }
+    check_duplicates(template)?;
+    let sets = rule_sets(
+        obj.class(),
+        subtype_attr(obj.class()).and_then(|a| obj.ulong(a)),
+    )?;
+    let mut new = obj.clone();
+    for a in template {
+        let rule = find_rule(&sets, a.ty).ok_or(Error::AttributeTypeInvalid)?;
+        check_shape(a, &rule)?;
+        match a.ty {
+            AttrType::TOKEN | AttrType::PRIVATE => new.set(a.ty, a.value.clone()),
+            AttrType::MODIFIABLE => {
+                if a.as_bool() == Some(true) && !obj.flag(AttrType::MODIFIABLE) {
+                    return Err(Error::AttributeReadOnly);
+                }
+                new.set(a.ty, a.value.clone());
+            }
+            _ => apply_change(&mut new, obj, a, &rule, actor)?,
+        }
+    }
+    new.set(AttrType::UNIQUE_ID, AttrValue::Bytes(unique_id.to_vec()));
+    Ok(new)
+}
