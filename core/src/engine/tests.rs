@@ -8,6 +8,7 @@ use super::*;
 use crate::attribute::{AttrValue, Attribute};
 use crate::consts::{AttrType, KeyType, MechanismType, ObjectClass, SessionState};
 use crate::info::{AttrLookup, MechParam, Mechanism, OutBuf, Output};
+use crate::mechanism::digest;
 use crate::rng::{DeterministicRng, NoClock};
 use crate::store::MemoryStore;
 
@@ -291,7 +292,7 @@ fn failed_logins_lock_the_pin_durably_and_the_so_unlocks() {
     );
 }
 
-const DEFAULT_MAX_FAILURES_FOR_TEST: u32 = crate::token::DEFAULT_MAX_FAILURES;
+const DEFAULT_MAX_FAILURES_FOR_TEST: u32 = token::DEFAULT_MAX_FAILURES;
 
 #[test]
 fn object_visibility_and_lifetimes() {
@@ -582,10 +583,7 @@ fn digests_single_multi_and_rules() {
         Output::Length(32)
     );
     let one = data(e.digest(s, b"abc", OutBuf::Capacity(32)).unwrap());
-    assert_eq!(
-        one,
-        crate::mechanism::digest::digest(crate::mechanism::digest::DigestAlg::Sha256, b"abc")
-    );
+    assert_eq!(one, digest::digest(digest::DigestAlg::Sha256, b"abc"));
     e.digest_init(s, &m).unwrap();
     e.digest_update(s, b"a").unwrap();
     assert_eq!(
@@ -622,10 +620,7 @@ fn digests_single_multi_and_rules() {
     e.digest_init(s, &m).unwrap();
     e.digest_key(s, k).unwrap();
     let got = data(e.digest_final(s, OutBuf::Capacity(32)).unwrap());
-    assert_eq!(
-        got,
-        crate::mechanism::digest::digest(crate::mechanism::digest::DigestAlg::Sha256, v.expose())
-    );
+    assert_eq!(got, digest::digest(digest::DigestAlg::Sha256, v.expose()));
 }
 
 #[test]

@@ -63,7 +63,11 @@ use ParamKind::{Gcm, None as NoParam, Ulong};
 /// Every mechanism the engine implements, sorted by code (a test keeps it so).
 pub static TABLE: &[MechEntry] = &[
     m(M::SHA512_224, 0, 0, CKF_DIGEST, NoParam),
+    m(M::SHA512_224_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam),
+    m(M::SHA512_224_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong),
     m(M::SHA512_256, 0, 0, CKF_DIGEST, NoParam),
+    m(M::SHA512_256_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam),
+    m(M::SHA512_256_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong),
     m(M::SHA_1, 0, 0, CKF_DIGEST, NoParam),
     m(M::SHA_1_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam),
     m(M::SHA_1_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong),
@@ -160,6 +164,6 @@ mod tests {
             assert_eq!(lookup(e.ty).map(|x| x.ty), Some(e.ty));
         }
         assert!(lookup(MechanismType::RSA_PKCS).is_none());
-        assert_eq!(param_kind(MechanismType::AES_GCM), Some(ParamKind::Gcm));
+        assert_eq!(param_kind(MechanismType::AES_GCM), Some(Gcm));
     }
 }

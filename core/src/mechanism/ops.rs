@@ -83,7 +83,7 @@ fn ec_curve(key: &Object) -> Result<ec::Curve> {
 /// Input gathered for a signature: hashed as it comes, or buffered for raw mechanisms.
 #[derive(Clone, Debug)]
 enum Gather {
-    Hash(Hasher),
+    Hash(alloc::boxed::Box<Hasher>),
     Raw(Vec<u8>),
 }
 
@@ -107,7 +107,7 @@ impl Gather {
 #[derive(Clone, Debug)]
 enum SigState {
     Hmac {
-        mac: Mac,
+        mac: alloc::boxed::Box<Mac>,
         len: usize,
     },
     Ecdsa {
@@ -144,7 +144,7 @@ impl SignOp {
                 &[KeyType::GENERIC_SECRET, hmac_key_type(alg)],
             )?;
             let len = mac_len(mech, alg, general)?;
-            let mac = Mac::new(alg, secret_value(key)?.expose());
+            let mac = alloc::boxed::Box::new(Mac::new(alg, secret_value(key)?.expose()));
             return Ok(Self {
                 state: SigState::Hmac { mac, len },
                 multipart: true,
@@ -155,7 +155,7 @@ impl SignOp {
                 return Err(Error::MechanismParamInvalid);
             }
             let input = match hash {
-                Some(alg) => Gather::Hash(Hasher::new(alg)),
+                Some(alg) => Gather::Hash(alloc::boxed::Box::new(Hasher::new(alg))),
                 None => Gather::Raw(Vec::new()),
             };
             let multipart = hash.is_some();

@@ -418,38 +418,37 @@ fn validate_key_material(obj: &mut Object, class: ObjectClass, origin: Origin) -
                 _ => obj.set(AttrType::VALUE_LEN, AttrValue::Ulong(len as u64)),
             }
         }
-        ObjectClass::PUBLIC_KEY | ObjectClass::PRIVATE_KEY => {
-            if obj.key_type() == Some(KeyType::EC) {
-                let params = obj
-                    .bytes(AttrType::EC_PARAMS)
+        ObjectClass::PUBLIC_KEY | ObjectClass::PRIVATE_KEY
+            if obj.key_type() == Some(KeyType::EC) =>
+        {
+            let params = obj
+                .bytes(AttrType::EC_PARAMS)
+                .ok_or(Error::TemplateIncomplete)?;
+            let curve = ec::parse_ec_params(params)?;
+            let point = if class == ObjectClass::PUBLIC_KEY {
+                let given = obj
+                    .bytes(AttrType::EC_POINT)
                     .ok_or(Error::TemplateIncomplete)?;
-                let curve = ec::parse_ec_params(params)?;
-                let point = if class == ObjectClass::PUBLIC_KEY {
-                    let given = obj
-                        .bytes(AttrType::EC_POINT)
-                        .ok_or(Error::TemplateIncomplete)?;
-                    ec::decode_ec_point(curve, given)?
-                } else {
-                    let scalar = obj
-                        .bytes(AttrType::VALUE)
-                        .ok_or(Error::TemplateIncomplete)?;
-                    let point = ec::public_from_private(curve, scalar)?;
-                    if let Some(AttrValue::Bytes(b)) = obj.get(AttrType::VALUE) {
-                        let s = crate::secret::SecretBytes::from_slice(b);
-                        obj.set(AttrType::VALUE, AttrValue::Secret(s));
-                    }
-                    point
-                };
-                // Store the point in the spec's form (DER OCTET STRING) whatever the client sent.
-                obj.set(
-                    AttrType::EC_POINT,
-                    AttrValue::Bytes(ec::encode_ec_point(&point)),
-                );
-                obj.set(
-                    AttrType::PUBLIC_KEY_INFO,
-                    AttrValue::Bytes(ec::public_key_info(curve, &point)),
-                );
-            }
+                ec::decode_ec_point(curve, given)?
+            } else {
+                let scalar = obj
+                    .bytes(AttrType::VALUE)
+                    .ok_or(Error::TemplateIncomplete)?;
+                // Some clients strip leading zero bytes of the scalar: store it at field length.
+                let scalar = ec::normalize_scalar(curve, scalar)?;
+                let point = ec::public_from_private(curve, scalar.expose())?;
+                obj.set(AttrType::VALUE, AttrValue::Secret(scalar));
+                point
+            };
+            // Store the point in the spec's form (DER OCTET STRING) whatever the client sent.
+            obj.set(
+                AttrType::EC_POINT,
+                AttrValue::Bytes(ec::encode_ec_point(&point)),
+            );
+            obj.set(
+                AttrType::PUBLIC_KEY_INFO,
+                AttrValue::Bytes(ec::public_key_info(curve, &point)),
+            );
         }
         _ => {}
     }
