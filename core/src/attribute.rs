@@ -91,18 +91,12 @@ impl UlongWidth {
 impl Attribute {
     /// A boolean attribute.
     pub fn bool(ty: AttrType, v: bool) -> Self {
-        Self {
-            ty,
-            value: AttrValue::Bool(v),
-        }
+        Self { ty, value: AttrValue::Bool(v) }
     }
 
     /// A `CK_ULONG` attribute.
     pub fn ulong(ty: AttrType, v: u64) -> Self {
-        Self {
-            ty,
-            value: AttrValue::Ulong(v),
-        }
+        Self { ty, value: AttrValue::Ulong(v) }
     }
 
     /// A byte-string attribute (secret if the schema says so).
@@ -159,10 +153,7 @@ impl Attribute {
     /// `AttributeTypeInvalid` if `ty` is not template-valued.
     pub fn template(ty: AttrType, members: Vec<Attribute>) -> Result<Self> {
         match crate::object::schema::kind(ty) {
-            Some(AttrKind::Template) => Ok(Self {
-                ty,
-                value: AttrValue::Template(members),
-            }),
+            Some(AttrKind::Template) => Ok(Self { ty, value: AttrValue::Template(members) }),
             Some(_) => Err(Error::AttributeValueInvalid),
             None => Err(Error::AttributeTypeInvalid),
         }
@@ -199,9 +190,7 @@ impl AttrValue {
             AttrValue::Ulong(v) => write_ulong(*v, width),
             AttrValue::Bytes(b) | AttrValue::Date(b) => b.clone(),
             AttrValue::Secret(s) => s.expose().to_vec(),
-            AttrValue::MechanismList(list) => {
-                list.iter().flat_map(|m| write_ulong(m.0, width)).collect()
-            }
+            AttrValue::MechanismList(list) => list.iter().flat_map(|m| write_ulong(m.0, width)).collect(),
             AttrValue::Template(_) => Vec::new(),
         }
     }

@@ -5,9 +5,7 @@
 use core::fmt;
 
 /// An attribute type (`CKA_*`).
-#[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct AttrType(pub u64);
 
 impl AttrType {
@@ -348,9 +346,7 @@ impl fmt::Debug for AttrType {
 }
 
 /// A mechanism type (`CKM_*`).
-#[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct MechanismType(pub u64);
 
 impl MechanismType {
@@ -1317,9 +1313,7 @@ impl fmt::Debug for MechanismType {
 }
 
 /// An object class (`CKO_*`).
-#[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ObjectClass(pub u64);
 
 impl ObjectClass {
@@ -1368,9 +1362,7 @@ impl fmt::Debug for ObjectClass {
 }
 
 /// A key type (`CKK_*`).
-#[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct KeyType(pub u64);
 
 impl KeyType {
@@ -1529,9 +1521,7 @@ impl fmt::Debug for KeyType {
 }
 
 /// A certificate type (`CKC_*`).
-#[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct CertificateType(pub u64);
 
 impl CertificateType {
@@ -1562,9 +1552,7 @@ impl fmt::Debug for CertificateType {
 }
 
 /// A user type (`CKU_*`).
-#[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct UserType(pub u64);
 
 impl UserType {
@@ -1593,9 +1581,7 @@ impl fmt::Debug for UserType {
 }
 
 /// A session state (`CKS_*`).
-#[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct SessionState(pub u64);
 
 impl SessionState {

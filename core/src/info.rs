@@ -117,10 +117,7 @@ impl core::fmt::Debug for Mechanism {
 impl Mechanism {
     /// A mechanism without parameter.
     pub fn new(ty: MechanismType) -> Self {
-        Self {
-            ty,
-            param: MechParam::None,
-        }
+        Self { ty, param: MechParam::None }
     }
 }
 

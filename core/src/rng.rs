@@ -37,9 +37,7 @@ pub struct DeterministicRng {
 impl DeterministicRng {
     /// A generator whose whole output is fixed by `seed`.
     pub fn from_seed(seed: [u8; 32]) -> Self {
-        Self {
-            inner: ChaCha20Rng::from_seed(seed),
-        }
+        Self { inner: ChaCha20Rng::from_seed(seed) }
     }
 }
 

@@ -4,10 +4,15 @@ use alloc::vec::Vec;
 
 use crate::consts::{SessionState, UserType};
 use crate::mechanism::digest::Hasher;
-use crate::mechanism::ops::{CryptOp, SignOp};
+use crate::mechanism::{Cipher, Signer};
+
+/// A running signature operation.
+pub type SignOp = alloc::boxed::Box<dyn Signer>;
+/// A running cipher operation.
+pub type CryptOp = alloc::boxed::Box<dyn Cipher>;
 
 /// An operation in progress, with the call-sequence facts PKCS#11 rules depend on.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Running<T> {
     /// The algorithm state.
     pub op: T,
@@ -20,11 +25,7 @@ pub struct Running<T> {
 impl<T> Running<T> {
     /// A fresh operation.
     pub fn new(op: T, needs_auth: bool) -> Self {
-        Self {
-            op,
-            multi: false,
-            needs_auth,
-        }
+        Self { op, multi: false, needs_auth }
     }
 }
 
@@ -52,16 +53,7 @@ pub struct Session {
 impl Session {
     /// A new session with nothing running.
     pub fn new(slot: u64, rw: bool) -> Self {
-        Self {
-            slot,
-            rw,
-            find: None,
-            digest: None,
-            sign: None,
-            verify: None,
-            encrypt: None,
-            decrypt: None,
-        }
+        Self { slot, rw, find: None, digest: None, sign: None, verify: None, encrypt: None, decrypt: None }
     }
 
     /// The `CKS_*` state, given who is logged in to the token.

@@ -36,17 +36,9 @@ pub struct KdfParams {
 
 impl KdfParams {
     /// OWASP's recommendation for Argon2id: 19 MiB, 2 passes, 1 lane.
-    pub const DEFAULT: Self = Self {
-        m_kib: 19 * 1024,
-        t: 2,
-        p: 1,
-    };
+    pub const DEFAULT: Self = Self { m_kib: 19 * 1024, t: 2, p: 1 };
     /// For tokens explicitly marked as test tokens only: fast, and weak.
-    pub const FAST: Self = Self {
-        m_kib: 64,
-        t: 1,
-        p: 1,
-    };
+    pub const FAST: Self = Self { m_kib: 64, t: 1, p: 1 };
 }
 
 /// A PIN verifier: Argon2id(PIN, salt). The PIN itself is never stored.
@@ -81,11 +73,7 @@ impl PinRecord {
         let mut salt = [0u8; 16];
         rng.fill(&mut salt)?;
         let verifier = derive(kdf, pin, &salt)?;
-        Ok(Self {
-            kdf,
-            salt,
-            verifier,
-        })
+        Ok(Self { kdf, salt, verifier })
     }
 
     /// Does `pin` match? (Constant-time comparison of the derived verifier.)
@@ -103,11 +91,7 @@ impl PinRecord {
 /// # Errors
 /// `PinLenRange`.
 pub fn check_pin_len(pin: &[u8]) -> Result<()> {
-    if (MIN_PIN_LEN..=MAX_PIN_LEN).contains(&pin.len()) {
-        Ok(())
-    } else {
-        Err(Error::PinLenRange)
-    }
+    if (MIN_PIN_LEN..=MAX_PIN_LEN).contains(&pin.len()) { Ok(()) } else { Err(Error::PinLenRange) }
 }
 
 /// What a token persists about itself (the metadata record).
@@ -146,12 +130,7 @@ impl TokenMeta {
 }
 
 /// Attributes `C_FindObjects` can answer from the index instead of a scan.
-pub const INDEXED: [AttrType; 4] = [
-    AttrType::CLASS,
-    AttrType::ID,
-    AttrType::LABEL,
-    AttrType::KEY_TYPE,
-];
+pub const INDEXED: [AttrType; 4] = [AttrType::CLASS, AttrType::ID, AttrType::LABEL, AttrType::KEY_TYPE];
 
 fn index_key(ty: AttrType, v: &AttrValue) -> Option<(AttrType, Vec<u8>)> {
     if !INDEXED.contains(&ty) {
@@ -249,28 +228,18 @@ impl Change {
     /// # Errors
     /// Serialization errors.
     pub fn batch(&self, token: Option<&Token>) -> Result<Batch> {
-        let mut batch = Batch {
-            ops: Vec::new(),
-            wipe: self.wipe,
-        };
+        let mut batch = Batch { ops: Vec::new(), wipe: self.wipe };
         if let Some(meta) = &self.meta {
             batch.ops.push(Op::PutMeta(meta.encode()?));
         }
         for (id, obj, session) in &self.put {
             if session.is_none() {
-                let rec = ObjectRecord {
-                    attrs: obj.to_vec(),
-                };
-                batch.ops.push(Op::Put {
-                    id: *id,
-                    blob: record::encode(RecordKind::Object, &rec)?,
-                });
+                let rec = ObjectRecord { attrs: obj.to_vec() };
+                batch.ops.push(Op::Put { id: *id, blob: record::encode(RecordKind::Object, &rec)? });
             }
         }
         for id in &self.delete {
-            let persistent = token
-                .and_then(|t| t.objects.get(id))
-                .is_none_or(|e| e.session.is_none());
+            let persistent = token.and_then(|t| t.objects.get(id)).is_none_or(|e| e.session.is_none());
             if persistent {
                 batch.ops.push(Op::Delete { id: *id });
             }
@@ -325,12 +294,8 @@ impl Token {
     /// Apply a change whose persistent part is durable.
     pub fn commit(&mut self, change: Change, generation: Option<u64>) {
         if change.wipe {
-            let ids: Vec<u64> = self
-                .objects
-                .iter()
-                .filter(|(_, e)| e.session.is_none())
-                .map(|(id, _)| *id)
-                .collect();
+            let ids: Vec<u64> =
+                self.objects.iter().filter(|(_, e)| e.session.is_none()).map(|(id, _)| *id).collect();
             for id in ids {
                 self.remove(id);
             }
@@ -387,10 +352,7 @@ mod tests {
         b.set(AttrType::LABEL, AttrValue::Bytes(b"b".to_vec()));
         idx.insert(1, &a);
         idx.insert(2, &b);
-        let by_label = [Attribute {
-            ty: AttrType::LABEL,
-            value: AttrValue::Bytes(b"b".to_vec()),
-        }];
+        let by_label = [Attribute { ty: AttrType::LABEL, value: AttrValue::Bytes(b"b".to_vec()) }];
         assert_eq!(idx.candidates(&by_label), Some(alloc::vec![2]));
         let by_class = [Attribute::ulong(AttrType::CLASS, 0)];
         assert_eq!(idx.candidates(&by_class), Some(alloc::vec![1, 2]));

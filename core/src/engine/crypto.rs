@@ -10,10 +10,10 @@ use crate::consts::flags::{CKF_DECRYPT, CKF_DIGEST, CKF_ENCRYPT, CKF_SIGN, CKF_V
 use crate::consts::{AttrType, ObjectClass};
 use crate::info::{MechParam, Mechanism, OutBuf, Output};
 use crate::mechanism::digest::{DigestAlg, Hasher};
-use crate::mechanism::ops::{CryptOp, SignOp};
-use crate::mechanism::{self};
+use crate::mechanism::{self, Family};
 use crate::object::Object;
-use crate::session::{Running, Session};
+use crate::rng::Rng;
+use crate::session::{CryptOp, Running, Session, SignOp};
 use crate::{Error, Result};
 
 /// Which operation slot of a session a step works on.
@@ -45,7 +45,7 @@ impl Engine {
         key: u64,
         flag: u64,
         usage: AttrType,
-    ) -> Result<Object> {
+    ) -> Result<(Object, &'static dyn Family)> {
         self.session_slot(s)?;
         let entry = mechanism::lookup(mech.ty).ok_or(Error::MechanismInvalid)?;
         if entry.info.flags & flag == 0 {
@@ -61,7 +61,7 @@ impl Engine {
                 return Err(Error::MechanismInvalid);
             }
         }
-        Ok(obj.clone())
+        Ok((obj.clone(), entry.family))
     }
 
     fn start<T>(&mut self, s: u64, field: Field<T>, run: Running<T>) -> Result<()> {
@@ -74,11 +74,7 @@ impl Engine {
     }
 
     fn ensure_idle<T>(&mut self, s: u64, field: Field<T>) -> Result<()> {
-        if field(self.session_mut(s)?).is_some() {
-            Err(Error::OperationActive)
-        } else {
-            Ok(())
-        }
+        if field(self.session_mut(s)?).is_some() { Err(Error::OperationActive) } else { Ok(()) }
     }
 
     /// An `*Update` step: an error ends the operation.
@@ -111,9 +107,10 @@ impl Engine {
         one_call: bool,
         out: OutBuf,
         max_len: impl FnOnce(&T) -> usize,
-        compute: impl FnOnce(&T) -> Result<Vec<u8>>,
+        compute: impl FnOnce(&T, &mut dyn Rng) -> Result<Vec<u8>>,
     ) -> Result<Output> {
-        let slot = field(self.session_mut(s)?);
+        let rng = self.rng.as_mut();
+        let slot = field(self.sessions.get_mut(&s).ok_or(Error::SessionHandleInvalid)?);
         let run = slot.as_ref().ok_or(Error::OperationNotInitialized)?;
         if one_call && run.multi {
             return Err(Error::OperationActive);
@@ -124,7 +121,7 @@ impl Engine {
         if out == OutBuf::Query {
             return Ok(Output::Length(max_len(&run.op)));
         }
-        match compute(&run.op) {
+        match compute(&run.op, rng) {
             Err(e) => {
                 *slot = None;
                 Err(e)
@@ -166,8 +163,7 @@ impl Engine {
         self.session(s)?;
         self.ensure_idle(s, digest_f)?;
         let alg = DigestAlg::from_mechanism(mech.ty).ok_or(Error::MechanismInvalid)?;
-        let digest_capable =
-            mechanism::lookup(mech.ty).is_some_and(|e| e.info.flags & CKF_DIGEST != 0);
+        let digest_capable = mechanism::lookup(mech.ty).is_some_and(|e| e.info.flags & CKF_DIGEST != 0);
         if !digest_capable {
             return Err(Error::MechanismInvalid);
         }
@@ -188,7 +184,7 @@ impl Engine {
             true,
             out,
             |h| h.alg().output_len(),
-            |h| {
+            |h, _| {
                 let mut h = h.clone();
                 h.update(data);
                 Ok(h.finish())
@@ -221,9 +217,8 @@ impl Engine {
         if obj.class() != ObjectClass::SECRET_KEY {
             return Err(Error::KeyIndigestible);
         }
-        let value = crate::secret::SecretBytes::from_slice(
-            obj.bytes(AttrType::VALUE).ok_or(Error::KeyIndigestible)?,
-        );
+        let value =
+            crate::secret::SecretBytes::from_slice(obj.bytes(AttrType::VALUE).ok_or(Error::KeyIndigestible)?);
         self.update_step(s, digest_f, |h| {
             h.update(value.expose());
             Ok(())
@@ -235,14 +230,7 @@ impl Engine {
     /// # Errors
     /// `OperationNotInitialized`.
     pub fn digest_final(&mut self, s: u64, out: OutBuf) -> Result<Output> {
-        self.finish_step(
-            s,
-            digest_f,
-            false,
-            out,
-            |h| h.alg().output_len(),
-            |h| Ok(h.finish()),
-        )
+        self.finish_step(s, digest_f, false, out, |h| h.alg().output_len(), |h, _| Ok(h.finish()))
     }
 
     // ---- sign and verify ----
@@ -255,13 +243,9 @@ impl Engine {
     pub fn sign_init(&mut self, s: u64, mech: &Mechanism, key: u64) -> Result<()> {
         self.session(s)?;
         self.ensure_idle(s, sign_f)?;
-        let obj = self.key_for(s, mech, key, CKF_SIGN, AttrType::SIGN)?;
-        let op = SignOp::new(mech, &obj, false)?;
-        self.start(
-            s,
-            sign_f,
-            Running::new(op, obj.flag(AttrType::ALWAYS_AUTHENTICATE)),
-        )
+        let (obj, family) = self.key_for(s, mech, key, CKF_SIGN, AttrType::SIGN)?;
+        let op = family.signer(mech, &obj, false)?;
+        self.start(s, sign_f, Running::new(op, obj.flag(AttrType::ALWAYS_AUTHENTICATE)))
     }
 
     /// `C_Sign`.
@@ -270,11 +254,18 @@ impl Engine {
     /// `OperationNotInitialized`, `OperationActive`, `UserNotLoggedIn` (context login
     /// pending), `DataLenRange`.
     pub fn sign(&mut self, s: u64, data: &[u8], out: OutBuf) -> Result<Output> {
-        self.finish_step(s, sign_f, true, out, SignOp::max_len, |op| {
-            let mut op = op.clone();
-            op.feed_all(data);
-            op.sign()
-        })
+        self.finish_step(
+            s,
+            sign_f,
+            true,
+            out,
+            |op| op.max_len(),
+            |op, rng| {
+                let mut op = op.box_clone();
+                op.feed_all(data)?;
+                op.sign(rng)
+            },
+        )
     }
 
     /// `C_SignUpdate`.
@@ -290,7 +281,7 @@ impl Engine {
     /// # Errors
     /// `OperationNotInitialized`.
     pub fn sign_final(&mut self, s: u64, out: OutBuf) -> Result<Output> {
-        self.finish_step(s, sign_f, false, out, SignOp::max_len, SignOp::sign)
+        self.finish_step(s, sign_f, false, out, |op| op.max_len(), |op, rng| op.sign(rng))
     }
 
     /// `C_VerifyInit`.
@@ -300,8 +291,8 @@ impl Engine {
     pub fn verify_init(&mut self, s: u64, mech: &Mechanism, key: u64) -> Result<()> {
         self.session(s)?;
         self.ensure_idle(s, verify_f)?;
-        let obj = self.key_for(s, mech, key, CKF_VERIFY, AttrType::VERIFY)?;
-        let op = SignOp::new(mech, &obj, true)?;
+        let (obj, family) = self.key_for(s, mech, key, CKF_VERIFY, AttrType::VERIFY)?;
+        let op = family.signer(mech, &obj, true)?;
         self.start(s, verify_f, Running::new(op, false))
     }
 
@@ -311,8 +302,8 @@ impl Engine {
     /// `SignatureInvalid`, `SignatureLenRange`, `OperationNotInitialized`, `OperationActive`.
     pub fn verify(&mut self, s: u64, data: &[u8], signature: &[u8]) -> Result<()> {
         self.verify_step(s, true, |op| {
-            let mut op = op.clone();
-            op.feed_all(data);
+            let mut op = op.box_clone();
+            op.feed_all(data)?;
             op.verify(signature)
         })
     }
@@ -343,44 +334,32 @@ impl Engine {
             (decrypt_f, CKF_DECRYPT, AttrType::DECRYPT)
         };
         self.ensure_idle(s, field)?;
-        let obj = self.key_for(s, mech, key, flag, usage)?;
-        let op = CryptOp::new(mech, &obj, encrypt)?;
+        let (obj, family) = self.key_for(s, mech, key, flag, usage)?;
+        let op = family.cipher(mech, &obj, encrypt)?;
         let auth = !encrypt && obj.flag(AttrType::ALWAYS_AUTHENTICATE);
         self.start(s, field, Running::new(op, auth))
     }
 
-    fn crypt_one(
-        &mut self,
-        s: u64,
-        field: Field<CryptOp>,
-        data: &[u8],
-        out: OutBuf,
-    ) -> Result<Output> {
+    fn crypt_one(&mut self, s: u64, field: Field<CryptOp>, data: &[u8], out: OutBuf) -> Result<Output> {
         self.finish_step(
             s,
             field,
             true,
             out,
             |op| {
-                let mut probe = op.clone();
+                let mut probe = op.box_clone();
                 probe.update(data).map(|v| v.len()).unwrap_or(0) + probe.final_len()
             },
-            |op| {
-                let mut op = op.clone();
+            |op, rng| {
+                let mut op = op.box_clone();
                 let mut v = op.update(data)?;
-                v.extend_from_slice(&op.finish()?);
+                v.extend_from_slice(&op.finish(rng)?);
                 Ok(v)
             },
         )
     }
 
-    fn crypt_update(
-        &mut self,
-        s: u64,
-        field: Field<CryptOp>,
-        data: &[u8],
-        out: OutBuf,
-    ) -> Result<Output> {
+    fn crypt_update(&mut self, s: u64, field: Field<CryptOp>, data: &[u8], out: OutBuf) -> Result<Output> {
         let slot = field(self.session_mut(s)?);
         let run = slot.as_mut().ok_or(Error::OperationNotInitialized)?;
         if run.needs_auth {
@@ -432,14 +411,7 @@ impl Engine {
     /// # Errors
     /// `OperationNotInitialized`.
     pub fn encrypt_final(&mut self, s: u64, out: OutBuf) -> Result<Output> {
-        self.finish_step(
-            s,
-            encrypt_f,
-            false,
-            out,
-            CryptOp::final_len,
-            CryptOp::finish,
-        )
+        self.finish_step(s, encrypt_f, false, out, |op| op.final_len(), |op, rng| op.finish(rng))
     }
 
     /// `C_DecryptInit`.
@@ -471,13 +443,6 @@ impl Engine {
     /// # Errors
     /// `EncryptedDataInvalid`, `EncryptedDataLenRange`, `OperationNotInitialized`.
     pub fn decrypt_final(&mut self, s: u64, out: OutBuf) -> Result<Output> {
-        self.finish_step(
-            s,
-            decrypt_f,
-            false,
-            out,
-            CryptOp::final_len,
-            CryptOp::finish,
-        )
+        self.finish_step(s, decrypt_f, false, out, |op| op.final_len(), |op, rng| op.finish(rng))
     }
 }

@@ -9,9 +9,9 @@ use alloc::vec::Vec;
 
 use crate::consts::flags::{
     CKF_CLOCK_ON_TOKEN, CKF_LOGIN_REQUIRED, CKF_RESTORE_KEY_NOT_NEEDED, CKF_RNG, CKF_RW_SESSION,
-    CKF_SERIAL_SESSION, CKF_SO_PIN_COUNT_LOW, CKF_SO_PIN_FINAL_TRY, CKF_SO_PIN_LOCKED,
-    CKF_TOKEN_INITIALIZED, CKF_TOKEN_PRESENT, CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY,
-    CKF_USER_PIN_INITIALIZED, CKF_USER_PIN_LOCKED,
+    CKF_SERIAL_SESSION, CKF_SO_PIN_COUNT_LOW, CKF_SO_PIN_FINAL_TRY, CKF_SO_PIN_LOCKED, CKF_TOKEN_INITIALIZED,
+    CKF_TOKEN_PRESENT, CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_INITIALIZED,
+    CKF_USER_PIN_LOCKED,
 };
 use crate::consts::{MechanismType, UserType};
 use crate::info::{MechanismInfo, SessionInfo, SlotInfo, TokenInfo, UNAVAILABLE, Version};
@@ -51,10 +51,7 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self {
-            fast_pin_kdf: false,
-            max_failures: token::DEFAULT_MAX_FAILURES,
-        }
+        Self { fast_pin_kdf: false, max_failures: token::DEFAULT_MAX_FAILURES }
     }
 }
 
@@ -114,12 +111,7 @@ fn utc_time(secs: u64) -> [u8; 16] {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + u64::from(m <= 2);
-    let s = alloc::format!(
-        "{y:04}{m:02}{d:02}{:02}{:02}{:02}00",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    );
+    let s = alloc::format!("{y:04}{m:02}{d:02}{:02}{:02}{:02}00", rem / 3600, rem % 3600 / 60, rem % 60);
     pad::<16>(&s)
 }
 
@@ -191,11 +183,7 @@ impl Engine {
     /// Notice tokens another process created.
     fn refresh_slots(&mut self) -> Result<()> {
         let names = self.store.list()?;
-        let known: Vec<String> = self
-            .tokens
-            .values()
-            .map(|t| t.meta.serial.clone())
-            .collect();
+        let known: Vec<String> = self.tokens.values().map(|t| t.meta.serial.clone()).collect();
         for name in names {
             if !known.contains(&name) {
                 match self.store.load(&name) {
@@ -260,10 +248,7 @@ impl Engine {
             let generation = if batch.is_empty() {
                 None
             } else {
-                match self
-                    .store
-                    .apply(&token.meta.serial, token.generation, &batch)
-                {
+                match self.store.apply(&token.meta.serial, token.generation, &batch) {
                     Ok(g) => Some(g),
                     Err(StoreError::Stale { .. }) => {
                         self.reload(slot)?;
@@ -276,14 +261,9 @@ impl Engine {
             if let Some(token) = self.tokens.get_mut(&slot) {
                 token.commit(change, generation);
             }
-            return Ok(put_ids
-                .into_iter()
-                .map(|id| self.handle_for(slot, id))
-                .collect());
+            return Ok(put_ids.into_iter().map(|id| self.handle_for(slot, id)).collect());
         }
-        self.warnings.push(alloc::format!(
-            "slot {slot}: gave up after {MAX_REBASES} concurrent rewrites"
-        ));
+        self.warnings.push(alloc::format!("slot {slot}: gave up after {MAX_REBASES} concurrent rewrites"));
         Err(Error::DeviceError)
     }
 
@@ -338,11 +318,7 @@ impl Engine {
     }
 
     fn kdf(&self) -> KdfParams {
-        if self.config.fast_pin_kdf {
-            KdfParams::FAST
-        } else {
-            KdfParams::DEFAULT
-        }
+        if self.config.fast_pin_kdf { KdfParams::FAST } else { KdfParams::DEFAULT }
     }
 
     // ---- slots and tokens ----
@@ -396,11 +372,7 @@ impl Engine {
         let mut info = TokenInfo {
             label: [b' '; 32],
             manufacturer: pad(MANUFACTURER),
-            model: pad(if deterministic {
-                MODEL_DETERMINISTIC
-            } else {
-                MODEL
-            }),
+            model: pad(if deterministic { MODEL_DETERMINISTIC } else { MODEL }),
             serial: [b' '; 16],
             flags: CKF_RNG | CKF_LOGIN_REQUIRED | CKF_RESTORE_KEY_NOT_NEEDED,
             max_session_count: crate::consts::misc::CK_EFFECTIVELY_INFINITE,
@@ -435,20 +407,12 @@ impl Engine {
             info.flags |= pin_flags(
                 m.user_failures,
                 m.max_failures,
-                [
-                    CKF_USER_PIN_COUNT_LOW,
-                    CKF_USER_PIN_FINAL_TRY,
-                    CKF_USER_PIN_LOCKED,
-                ],
+                [CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED],
             );
             info.flags |= pin_flags(
                 m.so_failures,
                 m.max_failures,
-                [
-                    CKF_SO_PIN_COUNT_LOW,
-                    CKF_SO_PIN_FINAL_TRY,
-                    CKF_SO_PIN_LOCKED,
-                ],
+                [CKF_SO_PIN_COUNT_LOW, CKF_SO_PIN_FINAL_TRY, CKF_SO_PIN_LOCKED],
             );
         }
         Ok(info)
@@ -469,9 +433,7 @@ impl Engine {
     /// `SlotIdInvalid`, `MechanismInvalid`.
     pub fn mechanism_info(&mut self, slot: u64, m: MechanismType) -> Result<MechanismInfo> {
         self.check_slot(slot)?;
-        mechanism::lookup(m)
-            .map(|e| e.info)
-            .ok_or(Error::MechanismInvalid)
+        mechanism::lookup(m).map(|e| e.info).ok_or(Error::MechanismInvalid)
     }
 
     /// `C_InitToken`: create a token in the empty slot, or re-initialise one (which needs its
@@ -497,11 +459,7 @@ impl Engine {
                 meta.user_pin = None;
                 meta.so_failures = 0;
                 meta.user_failures = 0;
-                Ok(Change {
-                    meta: Some(meta),
-                    wipe: true,
-                    ..Change::default()
-                })
+                Ok(Change { meta: Some(meta), wipe: true, ..Change::default() })
             })?;
             for id in ids {
                 self.drop_handle(slot, id);
@@ -523,10 +481,7 @@ impl Engine {
             test_token: self.config.fast_pin_kdf,
             deterministic: self.rng.is_deterministic(),
         };
-        let change = Change {
-            meta: Some(meta),
-            ..Change::default()
-        };
+        let change = Change { meta: Some(meta), ..Change::default() };
         let batch = change.batch(None)?;
         let generation = self.store.apply(&serial, 0, &batch)?;
         let snap = crate::store::TokenSnapshot {
@@ -552,27 +507,16 @@ impl Engine {
             return Err(Error::PinLocked);
         }
         let ok = record.verify(pin)?;
-        let failures = if user == UserType::SO {
-            t.meta.so_failures
-        } else {
-            t.meta.user_failures
-        };
+        let failures = if user == UserType::SO { t.meta.so_failures } else { t.meta.user_failures };
         if ok && failures == 0 {
             return Ok(());
         }
         // Count (or reset) durably before answering, so a crash cannot forget a failure.
         self.transact(slot, |t, _| {
             let mut meta = t.meta.clone();
-            let counter = if user == UserType::SO {
-                &mut meta.so_failures
-            } else {
-                &mut meta.user_failures
-            };
+            let counter = if user == UserType::SO { &mut meta.so_failures } else { &mut meta.user_failures };
             *counter = if ok { 0 } else { counter.saturating_add(1) };
-            Ok(Change {
-                meta: Some(meta),
-                ..Change::default()
-            })
+            Ok(Change { meta: Some(meta), ..Change::default() })
         })?;
         if ok { Ok(()) } else { Err(Error::PinIncorrect) }
     }
@@ -593,10 +537,7 @@ impl Engine {
             let mut meta = t.meta.clone();
             meta.user_pin = Some(PinRecord::new(pin, kdf, rng)?);
             meta.user_failures = 0;
-            Ok(Change {
-                meta: Some(meta),
-                ..Change::default()
-            })
+            Ok(Change { meta: Some(meta), ..Change::default() })
         })?;
         Ok(())
     }
@@ -610,11 +551,7 @@ impl Engine {
         if !self.session(s)?.rw {
             return Err(Error::SessionReadOnly);
         }
-        let user = if self.token(slot)?.login == Some(UserType::SO) {
-            UserType::SO
-        } else {
-            UserType::USER
-        };
+        let user = if self.token(slot)?.login == Some(UserType::SO) { UserType::SO } else { UserType::USER };
         self.verify_pin(slot, user, old)?;
         token::check_pin_len(new)?;
         let kdf = self.kdf();
@@ -626,10 +563,7 @@ impl Engine {
             } else {
                 meta.user_pin = Some(rec);
             }
-            Ok(Change {
-                meta: Some(meta),
-                ..Change::default()
-            })
+            Ok(Change { meta: Some(meta), ..Change::default() })
         })?;
         Ok(())
     }
@@ -662,18 +596,11 @@ impl Engine {
     /// # Errors
     /// `SessionHandleInvalid`.
     pub fn close_session(&mut self, s: u64) -> Result<()> {
-        let session = self
-            .sessions
-            .remove(&s)
-            .ok_or(Error::SessionHandleInvalid)?;
+        let session = self.sessions.remove(&s).ok_or(Error::SessionHandleInvalid)?;
         let slot = session.slot;
         if let Some(t) = self.tokens.get_mut(&slot) {
-            let owned: Vec<u64> = t
-                .objects
-                .iter()
-                .filter(|(_, e)| e.session == Some(s))
-                .map(|(id, _)| *id)
-                .collect();
+            let owned: Vec<u64> =
+                t.objects.iter().filter(|(_, e)| e.session == Some(s)).map(|(id, _)| *id).collect();
             for id in &owned {
                 t.remove(*id);
             }
@@ -694,12 +621,7 @@ impl Engine {
     /// `SlotIdInvalid`.
     pub fn close_all_sessions(&mut self, slot: u64) -> Result<()> {
         self.check_slot(slot)?;
-        let ids: Vec<u64> = self
-            .sessions
-            .iter()
-            .filter(|(_, x)| x.slot == slot)
-            .map(|(h, _)| *h)
-            .collect();
+        let ids: Vec<u64> = self.sessions.iter().filter(|(_, x)| x.slot == slot).map(|(h, _)| *h).collect();
         for h in ids {
             self.close_session(h)?;
         }

@@ -28,9 +28,7 @@ pub(super) fn new_object_id(token: &Token, rng: &mut dyn Rng) -> Result<u64> {
 pub(super) fn new_unique_id(rng: &mut dyn Rng) -> Result<Vec<u8>> {
     let mut b = [0u8; 16];
     rng.fill(&mut b)?;
-    Ok(b.iter()
-        .flat_map(|x| alloc::format!("{x:02x}").into_bytes())
-        .collect())
+    Ok(b.iter().flat_map(|x| alloc::format!("{x:02x}").into_bytes()).collect())
 }
 
 impl Engine {
@@ -51,11 +49,7 @@ impl Engine {
     }
 
     pub(super) fn object(&self, slot: u64, id: u64) -> Result<&Object> {
-        self.token(slot)?
-            .objects
-            .get(&id)
-            .map(|e| &e.obj)
-            .ok_or(Error::ObjectHandleInvalid)
+        self.token(slot)?.objects.get(&id).map(|e| &e.obj).ok_or(Error::ObjectHandleInvalid)
     }
 
     /// May session `s` hold an object with these storage attributes?
@@ -75,9 +69,7 @@ impl Engine {
     }
 
     fn actor(&self, slot: u64) -> Result<Actor> {
-        Ok(Actor {
-            so: self.token(slot)?.login == Some(UserType::SO),
-        })
+        Ok(Actor { so: self.token(slot)?.login == Some(UserType::SO) })
     }
 
     /// Store a new object for session `s` (token or session object); returns its handle.
@@ -143,10 +135,7 @@ impl Engine {
             if !t.objects.contains_key(&id) {
                 return Err(Error::ObjectHandleInvalid);
             }
-            Ok(Change {
-                delete: alloc::vec![id],
-                ..Change::default()
-            })
+            Ok(Change { delete: alloc::vec![id], ..Change::default() })
         })?;
         self.drop_handle(slot, id);
         Ok(())
@@ -166,12 +155,7 @@ impl Engine {
     ///
     /// # Errors
     /// `ObjectHandleInvalid`, `SessionHandleInvalid`.
-    pub fn attribute_values(
-        &mut self,
-        s: u64,
-        h: u64,
-        types: &[AttrType],
-    ) -> Result<Vec<AttrLookup>> {
+    pub fn attribute_values(&mut self, s: u64, h: u64, types: &[AttrType]) -> Result<Vec<AttrLookup>> {
         self.session_slot(s)?;
         let (slot, id) = self.resolve(s, h, Error::ObjectHandleInvalid)?;
         let obj = self.object(slot, id)?;
@@ -181,8 +165,7 @@ impl Engine {
                 if policy::is_sensitive(obj, *ty) {
                     AttrLookup::Sensitive
                 } else {
-                    obj.get(*ty)
-                        .map_or(AttrLookup::Invalid, |v| AttrLookup::Value(v.clone()))
+                    obj.get(*ty).map_or(AttrLookup::Invalid, |v| AttrLookup::Value(v.clone()))
                 }
             })
             .collect())
@@ -203,10 +186,7 @@ impl Engine {
         self.transact(slot, |t, _| {
             let e = t.objects.get(&id).ok_or(Error::ObjectHandleInvalid)?;
             let new = policy::set_attributes(&e.obj, template, actor)?;
-            Ok(Change {
-                put: alloc::vec![(id, new, e.session)],
-                ..Change::default()
-            })
+            Ok(Change { put: alloc::vec![(id, new, e.session)], ..Change::default() })
         })?;
         Ok(())
     }
@@ -229,15 +209,10 @@ impl Engine {
         let found: Vec<u64> = ids
             .into_iter()
             .filter(|id| {
-                t.objects
-                    .get(id)
-                    .is_some_and(|e| (user || !e.obj.is_private()) && e.obj.matches(template))
+                t.objects.get(id).is_some_and(|e| (user || !e.obj.is_private()) && e.obj.matches(template))
             })
             .collect();
-        let handles: Vec<u64> = found
-            .into_iter()
-            .map(|id| self.handle_for(slot, id))
-            .collect();
+        let handles: Vec<u64> = found.into_iter().map(|id| self.handle_for(slot, id)).collect();
         self.session_mut(s)?.find = Some(handles.into_iter().rev().collect());
         Ok(())
     }
@@ -247,11 +222,7 @@ impl Engine {
     /// # Errors
     /// `OperationNotInitialized`.
     pub fn find_objects(&mut self, s: u64, max: usize) -> Result<Vec<u64>> {
-        let find = self
-            .session_mut(s)?
-            .find
-            .as_mut()
-            .ok_or(Error::OperationNotInitialized)?;
+        let find = self.session_mut(s)?.find.as_mut().ok_or(Error::OperationNotInitialized)?;
         let n = max.min(find.len());
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
@@ -267,10 +238,6 @@ impl Engine {
     /// # Errors
     /// `OperationNotInitialized`.
     pub fn find_objects_final(&mut self, s: u64) -> Result<()> {
-        self.session_mut(s)?
-            .find
-            .take()
-            .map(|_| ())
-            .ok_or(Error::OperationNotInitialized)
+        self.session_mut(s)?.find.take().map(|_| ()).ok_or(Error::OperationNotInitialized)
     }
 }

@@ -18,17 +18,9 @@ const RW: u64 = CKF_SERIAL_SESSION | CKF_RW_SESSION;
 const P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 
 fn engine_on(store: MemoryStore, seed: u8) -> Engine {
-    let config = EngineConfig {
-        fast_pin_kdf: true,
-        ..EngineConfig::default()
-    };
-    Engine::new(
-        Box::new(store),
-        Box::new(DeterministicRng::from_seed([seed; 32])),
-        Box::new(NoClock),
-        config,
-    )
-    .unwrap()
+    let config = EngineConfig { fast_pin_kdf: true, ..EngineConfig::default() };
+    Engine::new(Box::new(store), Box::new(DeterministicRng::from_seed([seed; 32])), Box::new(NoClock), config)
+        .unwrap()
 }
 
 fn engine() -> Engine {
@@ -57,13 +49,9 @@ fn data_object(label: &[u8], token: bool) -> Vec<Attribute> {
 }
 
 fn aes_key(e: &mut Engine, s: u64, extra: &[Attribute]) -> u64 {
-    let mut t = vec![
-        Attribute::ulong(AttrType::VALUE_LEN, 32),
-        Attribute::bool(AttrType::TOKEN, true),
-    ];
+    let mut t = vec![Attribute::ulong(AttrType::VALUE_LEN, 32), Attribute::bool(AttrType::TOKEN, true)];
     t.extend_from_slice(extra);
-    e.generate_key(s, &Mechanism::new(MechanismType::AES_KEY_GEN), &t)
-        .unwrap()
+    e.generate_key(s, &Mechanism::new(MechanismType::AES_KEY_GEN), &t).unwrap()
 }
 
 fn data(out: Output) -> Vec<u8> {
@@ -99,10 +87,11 @@ fn take_store(e: Engine) -> MemoryStore {
     for snap in store.load_all().unwrap() {
         let batch = crate::store::Batch {
             ops: core::iter::once(crate::store::Op::PutMeta(snap.meta.clone()))
-                .chain(snap.records.iter().map(|(id, blob)| crate::store::Op::Put {
-                    id: *id,
-                    blob: blob.clone(),
-                }))
+                .chain(
+                    snap.records
+                        .iter()
+                        .map(|(id, blob)| crate::store::Op::Put { id: *id, blob: blob.clone() }),
+                )
                 .collect(),
             wipe: false,
         };
@@ -152,17 +141,11 @@ fn init_token_rules() {
     assert_eq!(e.init_token(0, SO, &pad("y")), Err(Error::SessionExists));
     e.close_session(s).unwrap();
     e.close_session(so).unwrap();
-    assert_eq!(
-        e.init_token(0, b"wrongpin", &pad("y")),
-        Err(Error::PinIncorrect)
-    );
+    assert_eq!(e.init_token(0, b"wrongpin", &pad("y")), Err(Error::PinIncorrect));
     e.init_token(0, SO, &pad("y")).unwrap();
     let s = e.open_session(0, RW).unwrap();
     e.find_objects_init(s, &[]).unwrap();
-    assert!(
-        e.find_objects(s, 10).unwrap().is_empty(),
-        "re-init destroys objects"
-    );
+    assert!(e.find_objects(s, 10).unwrap().is_empty(), "re-init destroys objects");
     assert_eq!(&e.token_info(0).unwrap().label[..1], b"y");
 }
 
@@ -171,61 +154,31 @@ fn login_state_machine() {
     let mut e = engine();
     e.init_token(0, SO, &pad("x")).unwrap();
     let ro = e.open_session(0, CKF_SERIAL_SESSION).unwrap();
-    assert_eq!(
-        e.login(ro, UserType::USER, USER),
-        Err(Error::UserPinNotInitialized)
-    );
-    assert_eq!(
-        e.login(ro, UserType::SO, SO),
-        Err(Error::SessionReadOnlyExists)
-    );
+    assert_eq!(e.login(ro, UserType::USER, USER), Err(Error::UserPinNotInitialized));
+    assert_eq!(e.login(ro, UserType::SO, SO), Err(Error::SessionReadOnlyExists));
     assert_eq!(e.logout(ro), Err(Error::UserNotLoggedIn));
     assert_eq!(e.login(ro, UserType(7), SO), Err(Error::UserTypeInvalid));
     e.close_session(ro).unwrap();
     let s = e.open_session(0, RW).unwrap();
     assert_eq!(e.login(s, UserType::SO, b"nope"), Err(Error::PinIncorrect));
     e.login(s, UserType::SO, SO).unwrap();
-    assert_eq!(
-        e.session_info(s).unwrap().state,
-        SessionState::RW_SO_FUNCTIONS
-    );
-    assert_eq!(
-        e.open_session(0, CKF_SERIAL_SESSION),
-        Err(Error::SessionReadWriteSoExists)
-    );
-    assert_eq!(
-        e.login(s, UserType::SO, SO),
-        Err(Error::UserAlreadyLoggedIn)
-    );
-    assert_eq!(
-        e.login(s, UserType::USER, USER),
-        Err(Error::UserAnotherAlreadyLoggedIn)
-    );
+    assert_eq!(e.session_info(s).unwrap().state, SessionState::RW_SO_FUNCTIONS);
+    assert_eq!(e.open_session(0, CKF_SERIAL_SESSION), Err(Error::SessionReadWriteSoExists));
+    assert_eq!(e.login(s, UserType::SO, SO), Err(Error::UserAlreadyLoggedIn));
+    assert_eq!(e.login(s, UserType::USER, USER), Err(Error::UserAnotherAlreadyLoggedIn));
     assert_eq!(e.init_pin(s, b"12"), Err(Error::PinLenRange));
     e.init_pin(s, USER).unwrap();
     e.logout(s).unwrap();
     assert_eq!(e.init_pin(s, USER), Err(Error::UserNotLoggedIn));
     e.login(s, UserType::USER, USER).unwrap();
     let ro = e.open_session(0, CKF_SERIAL_SESSION).unwrap();
-    assert_eq!(
-        e.session_info(ro).unwrap().state,
-        SessionState::RO_USER_FUNCTIONS
-    );
-    assert_eq!(
-        e.session_info(s).unwrap().state,
-        SessionState::RW_USER_FUNCTIONS
-    );
-    assert_eq!(
-        e.open_session(0, CKF_RW_SESSION),
-        Err(Error::SessionParallelNotSupported)
-    );
+    assert_eq!(e.session_info(ro).unwrap().state, SessionState::RO_USER_FUNCTIONS);
+    assert_eq!(e.session_info(s).unwrap().state, SessionState::RW_USER_FUNCTIONS);
+    assert_eq!(e.open_session(0, CKF_RW_SESSION), Err(Error::SessionParallelNotSupported));
     // Closing every session logs the token out.
     e.close_all_sessions(0).unwrap();
     let s = e.open_session(0, RW).unwrap();
-    assert_eq!(
-        e.session_info(s).unwrap().state,
-        SessionState::RW_PUBLIC_SESSION
-    );
+    assert_eq!(e.session_info(s).unwrap().state, SessionState::RW_PUBLIC_SESSION);
     assert_eq!(e.session_info(999), Err(Error::SessionHandleInvalid));
 }
 
@@ -255,29 +208,16 @@ fn failed_logins_lock_the_pin_durably_and_the_so_unlocks() {
     let (mut e, s) = ready();
     e.logout(s).unwrap();
     for _ in 0..DEFAULT_MAX_FAILURES_FOR_TEST - 2 {
-        assert_eq!(
-            e.login(s, UserType::USER, b"wrong"),
-            Err(Error::PinIncorrect)
-        );
+        assert_eq!(e.login(s, UserType::USER, b"wrong"), Err(Error::PinIncorrect));
     }
     let f = e.token_info(0).unwrap().flags;
     assert_ne!(f & CKF_USER_PIN_COUNT_LOW, 0);
     assert_eq!(f & CKF_USER_PIN_FINAL_TRY, 0);
-    assert_eq!(
-        e.login(s, UserType::USER, b"wrong"),
-        Err(Error::PinIncorrect)
-    );
+    assert_eq!(e.login(s, UserType::USER, b"wrong"), Err(Error::PinIncorrect));
     assert_ne!(e.token_info(0).unwrap().flags & CKF_USER_PIN_FINAL_TRY, 0);
-    assert_eq!(
-        e.login(s, UserType::USER, b"wrong"),
-        Err(Error::PinIncorrect)
-    );
+    assert_eq!(e.login(s, UserType::USER, b"wrong"), Err(Error::PinIncorrect));
     assert_ne!(e.token_info(0).unwrap().flags & CKF_USER_PIN_LOCKED, 0);
-    assert_eq!(
-        e.login(s, UserType::USER, USER),
-        Err(Error::PinLocked),
-        "even the right PIN"
-    );
+    assert_eq!(e.login(s, UserType::USER, USER), Err(Error::PinLocked), "even the right PIN");
     // The count survives a restart: it is in the store.
     let mut e2 = engine_on(take_store(e), 3);
     let s2 = e2.open_session(0, RW).unwrap();
@@ -286,10 +226,7 @@ fn failed_logins_lock_the_pin_durably_and_the_so_unlocks() {
     e2.init_pin(s2, USER).unwrap();
     e2.logout(s2).unwrap();
     e2.login(s2, UserType::USER, USER).unwrap();
-    assert_eq!(
-        e2.token_info(0).unwrap().flags & (CKF_USER_PIN_LOCKED | CKF_USER_PIN_COUNT_LOW),
-        0
-    );
+    assert_eq!(e2.token_info(0).unwrap().flags & (CKF_USER_PIN_LOCKED | CKF_USER_PIN_COUNT_LOW), 0);
 }
 
 const DEFAULT_MAX_FAILURES_FOR_TEST: u32 = token::DEFAULT_MAX_FAILURES;
@@ -306,15 +243,11 @@ fn object_visibility_and_lifetimes() {
     let other = e.open_session(0, RW).unwrap();
     // Handles are valid in every session of the application.
     assert!(matches!(
-        e.attribute_values(other, session_obj, &[AttrType::LABEL])
-            .unwrap()[0],
+        e.attribute_values(other, session_obj, &[AttrType::LABEL]).unwrap()[0],
         AttrLookup::Value(_)
     ));
     e.logout(s).unwrap();
-    assert_eq!(
-        e.attribute_values(s, private, &[AttrType::LABEL]),
-        Err(Error::ObjectHandleInvalid)
-    );
+    assert_eq!(e.attribute_values(s, private, &[AttrType::LABEL]), Err(Error::ObjectHandleInvalid));
     e.find_objects_init(s, &[]).unwrap();
     let visible = e.find_objects(s, 100).unwrap();
     e.find_objects_final(s).unwrap();
@@ -324,20 +257,14 @@ fn object_visibility_and_lifetimes() {
     t.push(Attribute::bool(AttrType::PRIVATE, true));
     assert_eq!(e.create_object(s, &t), Err(Error::UserNotLoggedIn));
     e.close_session(s).unwrap();
-    assert_eq!(
-        e.attribute_values(other, session_obj, &[AttrType::LABEL]),
-        Err(Error::ObjectHandleInvalid)
-    );
+    assert_eq!(e.attribute_values(other, session_obj, &[AttrType::LABEL]), Err(Error::ObjectHandleInvalid));
 }
 
 #[test]
 fn read_only_sessions_cannot_write_token_objects() {
     let (mut e, _s) = ready();
     let ro = e.open_session(0, CKF_SERIAL_SESSION).unwrap();
-    assert_eq!(
-        e.create_object(ro, &data_object(b"x", true)),
-        Err(Error::SessionReadOnly)
-    );
+    assert_eq!(e.create_object(ro, &data_object(b"x", true)), Err(Error::SessionReadOnly));
     let h = e.create_object(ro, &data_object(b"x", false)).unwrap();
     e.destroy_object(ro, h).unwrap();
 }
@@ -351,27 +278,16 @@ fn template_errors() {
     );
     let cert = vec![
         Attribute::ulong(AttrType::CLASS, ObjectClass::CERTIFICATE.0),
-        Attribute::ulong(
-            AttrType::CERTIFICATE_TYPE,
-            crate::consts::CertificateType::X_509.0,
-        ),
+        Attribute::ulong(AttrType::CERTIFICATE_TYPE, crate::consts::CertificateType::X_509.0),
         Attribute::bytes(AttrType::SUBJECT, b"subject"),
     ];
-    assert_eq!(
-        e.create_object(s, &cert),
-        Err(Error::TemplateIncomplete),
-        "X.509 needs CKA_VALUE"
-    );
+    assert_eq!(e.create_object(s, &cert), Err(Error::TemplateIncomplete), "X.509 needs CKA_VALUE");
     let mut full = cert.clone();
     full.push(Attribute::bytes(AttrType::VALUE, b"der"));
     e.create_object(s, &full).unwrap();
     let mut bad = data_object(b"x", false);
     bad.push(Attribute::ulong(AttrType::KEY_TYPE, 0));
-    assert_eq!(
-        e.create_object(s, &bad),
-        Err(Error::AttributeTypeInvalid),
-        "a data object has no key type"
-    );
+    assert_eq!(e.create_object(s, &bad), Err(Error::AttributeTypeInvalid), "a data object has no key type");
     let mut dup = data_object(b"x", false);
     dup.push(Attribute::bytes(AttrType::LABEL, b"y"));
     assert_eq!(e.create_object(s, &dup), Err(Error::TemplateInconsistent));
@@ -381,11 +297,7 @@ fn template_errors() {
     local.retain(|a| a.ty != AttrType::VALUE);
     local.push(Attribute::bytes(AttrType::VALUE, &[0; 16]));
     local.push(Attribute::bool(AttrType::LOCAL, true));
-    assert_eq!(
-        e.create_object(s, &local),
-        Err(Error::AttributeReadOnly),
-        "only the token sets CKA_LOCAL"
-    );
+    assert_eq!(e.create_object(s, &local), Err(Error::AttributeReadOnly), "only the token sets CKA_LOCAL");
     local.pop();
     local.retain(|a| a.ty != AttrType::VALUE);
     local.push(Attribute::bytes(AttrType::VALUE, &[0; 15]));
@@ -394,10 +306,7 @@ fn template_errors() {
         Err(Error::AttributeValueInvalid),
         "AES keys are 16, 24 or 32 bytes"
     );
-    let before = e
-        .store
-        .generation(&e.token(0).unwrap().meta.serial.clone())
-        .unwrap();
+    let before = e.store.generation(&e.token(0).unwrap().meta.serial.clone()).unwrap();
     assert!(before > 0);
 }
 
@@ -407,50 +316,28 @@ fn key_attribute_policy() {
     let k = aes_key(
         &mut e,
         s,
-        &[
-            Attribute::bool(AttrType::SENSITIVE, false),
-            Attribute::bool(AttrType::EXTRACTABLE, true),
-        ],
+        &[Attribute::bool(AttrType::SENSITIVE, false), Attribute::bool(AttrType::EXTRACTABLE, true)],
     );
     let get = |e: &mut Engine, ty| e.attribute_values(s, k, &[ty]).unwrap().remove(0);
-    assert_eq!(
-        get(&mut e, AttrType::LOCAL),
-        AttrLookup::Value(AttrValue::Bool(true))
-    );
-    assert_eq!(
-        get(&mut e, AttrType::ALWAYS_SENSITIVE),
-        AttrLookup::Value(AttrValue::Bool(false))
-    );
-    assert_eq!(
-        get(&mut e, AttrType::NEVER_EXTRACTABLE),
-        AttrLookup::Value(AttrValue::Bool(false))
-    );
+    assert_eq!(get(&mut e, AttrType::LOCAL), AttrLookup::Value(AttrValue::Bool(true)));
+    assert_eq!(get(&mut e, AttrType::ALWAYS_SENSITIVE), AttrLookup::Value(AttrValue::Bool(false)));
+    assert_eq!(get(&mut e, AttrType::NEVER_EXTRACTABLE), AttrLookup::Value(AttrValue::Bool(false)));
     assert_eq!(
         get(&mut e, AttrType::KEY_GEN_MECHANISM),
         AttrLookup::Value(AttrValue::Ulong(MechanismType::AES_KEY_GEN.0))
     );
-    assert_eq!(
-        get(&mut e, AttrType::VALUE_LEN),
-        AttrLookup::Value(AttrValue::Ulong(32))
-    );
-    assert!(
-        matches!(get(&mut e, AttrType::VALUE), AttrLookup::Value(AttrValue::Secret(v)) if v.len() == 32)
-    );
+    assert_eq!(get(&mut e, AttrType::VALUE_LEN), AttrLookup::Value(AttrValue::Ulong(32)));
+    assert!(matches!(get(&mut e, AttrType::VALUE), AttrLookup::Value(AttrValue::Secret(v)) if v.len() == 32));
     assert_eq!(get(&mut e, AttrType::MODULUS), AttrLookup::Invalid);
     // One way: sensitive false → true, extractable true → false, never back.
-    e.set_attribute_values(s, k, &[Attribute::bool(AttrType::SENSITIVE, true)])
-        .unwrap();
+    e.set_attribute_values(s, k, &[Attribute::bool(AttrType::SENSITIVE, true)]).unwrap();
     assert_eq!(get(&mut e, AttrType::VALUE), AttrLookup::Sensitive);
-    assert_eq!(
-        get(&mut e, AttrType::ALWAYS_SENSITIVE),
-        AttrLookup::Value(AttrValue::Bool(false))
-    );
+    assert_eq!(get(&mut e, AttrType::ALWAYS_SENSITIVE), AttrLookup::Value(AttrValue::Bool(false)));
     assert_eq!(
         e.set_attribute_values(s, k, &[Attribute::bool(AttrType::SENSITIVE, false)]),
         Err(Error::AttributeReadOnly)
     );
-    e.set_attribute_values(s, k, &[Attribute::bool(AttrType::EXTRACTABLE, false)])
-        .unwrap();
+    e.set_attribute_values(s, k, &[Attribute::bool(AttrType::EXTRACTABLE, false)]).unwrap();
     assert_eq!(
         e.set_attribute_values(s, k, &[Attribute::bool(AttrType::EXTRACTABLE, true)]),
         Err(Error::AttributeReadOnly)
@@ -463,20 +350,14 @@ fn key_attribute_policy() {
         e.set_attribute_values(s, k, &[Attribute::bool(AttrType::LOCAL, false)]),
         Err(Error::AttributeReadOnly)
     );
-    e.set_attribute_values(s, k, &[Attribute::bytes(AttrType::LABEL, b"renamed")])
-        .unwrap();
+    e.set_attribute_values(s, k, &[Attribute::bytes(AttrType::LABEL, b"renamed")]).unwrap();
     // A generated sensitive key was always sensitive.
     let k2 = aes_key(&mut e, s, &[]);
     let all = e
         .attribute_values(
             s,
             k2,
-            &[
-                AttrType::ALWAYS_SENSITIVE,
-                AttrType::NEVER_EXTRACTABLE,
-                AttrType::VALUE,
-                AttrType::UNIQUE_ID,
-            ],
+            &[AttrType::ALWAYS_SENSITIVE, AttrType::NEVER_EXTRACTABLE, AttrType::VALUE, AttrType::UNIQUE_ID],
         )
         .unwrap();
     assert_eq!(all[0], AttrLookup::Value(AttrValue::Bool(true)));
@@ -512,24 +393,16 @@ fn modifiable_copyable_destroyable() {
         .copy_object(
             s,
             h2,
-            &[
-                Attribute::bool(AttrType::TOKEN, false),
-                Attribute::bytes(AttrType::LABEL, b"copy"),
-            ],
+            &[Attribute::bool(AttrType::TOKEN, false), Attribute::bytes(AttrType::LABEL, b"copy")],
         )
         .unwrap();
     assert_ne!(c, h2);
-    let v = e
-        .attribute_values(s, c, &[AttrType::TOKEN, AttrType::LABEL, AttrType::VALUE])
-        .unwrap();
+    let v = e.attribute_values(s, c, &[AttrType::TOKEN, AttrType::LABEL, AttrType::VALUE]).unwrap();
     assert_eq!(v[0], AttrLookup::Value(AttrValue::Bool(false)));
     assert_eq!(v[1], AttrLookup::Value(AttrValue::Bytes(b"copy".to_vec())));
     e.destroy_object(s, h2).unwrap();
     assert_eq!(e.destroy_object(s, h2), Err(Error::ObjectHandleInvalid));
-    assert!(matches!(
-        e.attribute_values(s, c, &[AttrType::LABEL]).unwrap()[0],
-        AttrLookup::Value(_)
-    ));
+    assert!(matches!(e.attribute_values(s, c, &[AttrType::LABEL]).unwrap()[0], AttrLookup::Value(_)));
 }
 
 #[test]
@@ -539,15 +412,13 @@ fn find_uses_the_index_and_handles_are_never_reused() {
     for i in 0..50u8 {
         handles.push(e.create_object(s, &data_object(&[b'a', i], true)).unwrap());
     }
-    e.find_objects_init(s, &[Attribute::bytes(AttrType::LABEL, &[b'a', 7])])
-        .unwrap();
+    e.find_objects_init(s, &[Attribute::bytes(AttrType::LABEL, &[b'a', 7])]).unwrap();
     assert_eq!(e.find_objects_init(s, &[]), Err(Error::OperationActive));
     assert_eq!(e.find_objects(s, 10).unwrap(), vec![handles[7]]);
     assert!(e.find_objects(s, 10).unwrap().is_empty());
     e.find_objects_final(s).unwrap();
     assert_eq!(e.find_objects_final(s), Err(Error::OperationNotInitialized));
-    e.find_objects_init(s, &[Attribute::ulong(AttrType::CLASS, ObjectClass::DATA.0)])
-        .unwrap();
+    e.find_objects_init(s, &[Attribute::ulong(AttrType::CLASS, ObjectClass::DATA.0)]).unwrap();
     let mut got = Vec::new();
     loop {
         let page = e.find_objects(s, 7).unwrap();
@@ -568,52 +439,29 @@ fn find_uses_the_index_and_handles_are_never_reused() {
 fn digests_single_multi_and_rules() {
     let (mut e, s) = ready();
     let m = Mechanism::new(MechanismType::SHA256);
-    assert_eq!(
-        e.digest(s, b"abc", OutBuf::Query),
-        Err(Error::OperationNotInitialized)
-    );
+    assert_eq!(e.digest(s, b"abc", OutBuf::Query), Err(Error::OperationNotInitialized));
     e.digest_init(s, &m).unwrap();
     assert_eq!(e.digest_init(s, &m), Err(Error::OperationActive));
-    assert_eq!(
-        e.digest(s, b"abc", OutBuf::Query).unwrap(),
-        Output::Length(32)
-    );
-    assert_eq!(
-        e.digest(s, b"abc", OutBuf::Capacity(10)).unwrap(),
-        Output::Length(32)
-    );
+    assert_eq!(e.digest(s, b"abc", OutBuf::Query).unwrap(), Output::Length(32));
+    assert_eq!(e.digest(s, b"abc", OutBuf::Capacity(10)).unwrap(), Output::Length(32));
     let one = data(e.digest(s, b"abc", OutBuf::Capacity(32)).unwrap());
     assert_eq!(one, digest::digest(digest::DigestAlg::Sha256, b"abc"));
     e.digest_init(s, &m).unwrap();
     e.digest_update(s, b"a").unwrap();
-    assert_eq!(
-        e.digest(s, b"bc", OutBuf::Capacity(64)),
-        Err(Error::OperationActive)
-    );
+    assert_eq!(e.digest(s, b"bc", OutBuf::Capacity(64)), Err(Error::OperationActive));
     e.digest_update(s, b"bc").unwrap();
     assert_eq!(data(e.digest_final(s, OutBuf::Capacity(64)).unwrap()), one);
-    assert_eq!(
-        e.digest_init(s, &Mechanism::new(MechanismType::AES_GCM)),
-        Err(Error::MechanismInvalid)
-    );
-    let bad = Mechanism {
-        ty: MechanismType::SHA256,
-        param: MechParam::Bytes(vec![1]),
-    };
+    assert_eq!(e.digest_init(s, &Mechanism::new(MechanismType::AES_GCM)), Err(Error::MechanismInvalid));
+    let bad = Mechanism { ty: MechanismType::SHA256, param: MechParam::Bytes(vec![1]) };
     assert_eq!(e.digest_init(s, &bad), Err(Error::MechanismParamInvalid));
     // C_DigestKey feeds the key's value.
     let k = aes_key(
         &mut e,
         s,
-        &[
-            Attribute::bool(AttrType::SENSITIVE, false),
-            Attribute::bool(AttrType::EXTRACTABLE, true),
-        ],
+        &[Attribute::bool(AttrType::SENSITIVE, false), Attribute::bool(AttrType::EXTRACTABLE, true)],
     );
-    let AttrLookup::Value(AttrValue::Secret(v)) = e
-        .attribute_values(s, k, &[AttrType::VALUE])
-        .unwrap()
-        .remove(0)
+    let AttrLookup::Value(AttrValue::Secret(v)) =
+        e.attribute_values(s, k, &[AttrType::VALUE]).unwrap().remove(0)
     else {
         panic!("value")
     };
@@ -629,29 +477,17 @@ fn aes_gcm_round_trip_and_tamper() {
     let k = aes_key(&mut e, s, &[]);
     let m = Mechanism {
         ty: MechanismType::AES_GCM,
-        param: MechParam::Gcm {
-            iv: vec![9; 12],
-            aad: b"aad".to_vec(),
-            tag_bits: 128,
-        },
+        param: MechParam::Gcm { iv: vec![9; 12], aad: b"aad".to_vec(), tag_bits: 128 },
     };
     e.encrypt_init(s, &m, k).unwrap();
     let ct = data(e.encrypt(s, b"hello world", OutBuf::Capacity(64)).unwrap());
     assert_eq!(ct.len(), 11 + 16);
     e.decrypt_init(s, &m, k).unwrap();
-    assert_eq!(
-        data(e.decrypt(s, &ct, OutBuf::Capacity(64)).unwrap()),
-        b"hello world"
-    );
+    assert_eq!(data(e.decrypt(s, &ct, OutBuf::Capacity(64)).unwrap()), b"hello world");
     // Multi-part gives the same ciphertext.
     e.encrypt_init(s, &m, k).unwrap();
-    let mut multi = data(
-        e.encrypt_update(s, b"hello ", OutBuf::Capacity(64))
-            .unwrap(),
-    );
-    multi.extend(data(
-        e.encrypt_update(s, b"world", OutBuf::Capacity(64)).unwrap(),
-    ));
+    let mut multi = data(e.encrypt_update(s, b"hello ", OutBuf::Capacity(64)).unwrap());
+    multi.extend(data(e.encrypt_update(s, b"world", OutBuf::Capacity(64)).unwrap()));
     assert_eq!(
         e.encrypt_final(s, OutBuf::Capacity(3)).unwrap(),
         Output::Length(27),
@@ -662,38 +498,22 @@ fn aes_gcm_round_trip_and_tamper() {
     let mut bad = ct.clone();
     bad[0] ^= 1;
     e.decrypt_init(s, &m, k).unwrap();
-    assert_eq!(
-        e.decrypt(s, &bad, OutBuf::Capacity(64)),
-        Err(Error::EncryptedDataInvalid)
-    );
+    assert_eq!(e.decrypt(s, &bad, OutBuf::Capacity(64)), Err(Error::EncryptedDataInvalid));
     assert_eq!(
         e.decrypt(s, &ct, OutBuf::Capacity(64)),
         Err(Error::OperationNotInitialized),
         "error ended it"
     );
     let no_param = Mechanism::new(MechanismType::AES_GCM);
-    assert_eq!(
-        e.encrypt_init(s, &no_param, k),
-        Err(Error::MechanismParamInvalid)
-    );
+    assert_eq!(e.encrypt_init(s, &no_param, k), Err(Error::MechanismParamInvalid));
     let bad_tag = Mechanism {
         ty: MechanismType::AES_GCM,
-        param: MechParam::Gcm {
-            iv: vec![9; 12],
-            aad: vec![],
-            tag_bits: 100,
-        },
+        param: MechParam::Gcm { iv: vec![9; 12], aad: vec![], tag_bits: 100 },
     };
-    assert_eq!(
-        e.encrypt_init(s, &bad_tag, k),
-        Err(Error::MechanismParamInvalid)
-    );
+    assert_eq!(e.encrypt_init(s, &bad_tag, k), Err(Error::MechanismParamInvalid));
     // Usage flags are enforced.
     let no_enc = aes_key(&mut e, s, &[Attribute::bool(AttrType::ENCRYPT, false)]);
-    assert_eq!(
-        e.encrypt_init(s, &m, no_enc),
-        Err(Error::KeyFunctionNotPermitted)
-    );
+    assert_eq!(e.encrypt_init(s, &m, no_enc), Err(Error::KeyFunctionNotPermitted));
     assert_eq!(e.encrypt_init(s, &m, 12345), Err(Error::KeyHandleInvalid));
 }
 
@@ -701,13 +521,7 @@ fn aes_gcm_round_trip_and_tamper() {
 fn hmac_sign_verify_and_allowed_mechanisms() {
     let (mut e, s) = ready();
     let t = [Attribute::ulong(AttrType::VALUE_LEN, 32)];
-    let k = e
-        .generate_key(
-            s,
-            &Mechanism::new(MechanismType::GENERIC_SECRET_KEY_GEN),
-            &t,
-        )
-        .unwrap();
+    let k = e.generate_key(s, &Mechanism::new(MechanismType::GENERIC_SECRET_KEY_GEN), &t).unwrap();
     let m = Mechanism::new(MechanismType::SHA256_HMAC);
     e.sign_init(s, &m, k).unwrap();
     let tag = data(e.sign(s, b"msg", OutBuf::Capacity(32)).unwrap());
@@ -718,29 +532,17 @@ fn hmac_sign_verify_and_allowed_mechanisms() {
     e.verify_init(s, &m, k).unwrap();
     assert_eq!(e.verify(s, b"msg", &bad), Err(Error::SignatureInvalid));
     e.verify_init(s, &m, k).unwrap();
-    assert_eq!(
-        e.verify(s, b"msg", &tag[..31]),
-        Err(Error::SignatureLenRange)
-    );
+    assert_eq!(e.verify(s, b"msg", &tag[..31]), Err(Error::SignatureLenRange));
     // Multi-part equals single-part.
     e.sign_init(s, &m, k).unwrap();
     e.sign_update(s, b"m").unwrap();
     e.sign_update(s, b"sg").unwrap();
     assert_eq!(data(e.sign_final(s, OutBuf::Capacity(32)).unwrap()), tag);
     // General-length HMAC truncates.
-    let g = Mechanism {
-        ty: MechanismType::SHA256_HMAC_GENERAL,
-        param: MechParam::Ulong(10),
-    };
+    let g = Mechanism { ty: MechanismType::SHA256_HMAC_GENERAL, param: MechParam::Ulong(10) };
     e.sign_init(s, &g, k).unwrap();
-    assert_eq!(
-        data(e.sign(s, b"msg", OutBuf::Capacity(32)).unwrap()),
-        tag[..10].to_vec()
-    );
-    let g0 = Mechanism {
-        ty: MechanismType::SHA256_HMAC_GENERAL,
-        param: MechParam::Ulong(33),
-    };
+    assert_eq!(data(e.sign(s, b"msg", OutBuf::Capacity(32)).unwrap()), tag[..10].to_vec());
+    let g0 = Mechanism { ty: MechanismType::SHA256_HMAC_GENERAL, param: MechParam::Ulong(33) };
     assert_eq!(e.sign_init(s, &g0, k), Err(Error::MechanismParamInvalid));
     // CKA_ALLOWED_MECHANISMS restricts a key.
     let t = [
@@ -750,16 +552,9 @@ fn hmac_sign_verify_and_allowed_mechanisms() {
             value: AttrValue::MechanismList(vec![MechanismType::SHA384_HMAC]),
         },
     ];
-    let limited = e
-        .generate_key(
-            s,
-            &Mechanism::new(MechanismType::GENERIC_SECRET_KEY_GEN),
-            &t,
-        )
-        .unwrap();
+    let limited = e.generate_key(s, &Mechanism::new(MechanismType::GENERIC_SECRET_KEY_GEN), &t).unwrap();
     assert_eq!(e.sign_init(s, &m, limited), Err(Error::MechanismInvalid));
-    e.sign_init(s, &Mechanism::new(MechanismType::SHA384_HMAC), limited)
-        .unwrap();
+    e.sign_init(s, &Mechanism::new(MechanismType::SHA384_HMAC), limited).unwrap();
     // An AES key is not an HMAC key.
     let aes = aes_key(&mut e, s, &[]);
     assert_eq!(e.verify_init(s, &m, aes), Err(Error::KeyTypeInconsistent));
@@ -768,48 +563,21 @@ fn hmac_sign_verify_and_allowed_mechanisms() {
 #[test]
 fn ecdsa_pipeline() {
     let (mut e, s) = ready();
-    let pub_t = [
-        Attribute::bytes(AttrType::EC_PARAMS, P256),
-        Attribute::bool(AttrType::TOKEN, true),
-    ];
-    let priv_t = [
-        Attribute::bool(AttrType::TOKEN, true),
-        Attribute::bytes(AttrType::ID, b"k1"),
-    ];
-    let (pk, sk) = e
-        .generate_key_pair(
-            s,
-            &Mechanism::new(MechanismType::EC_KEY_PAIR_GEN),
-            &pub_t,
-            &priv_t,
-        )
-        .unwrap();
-    let point = e
-        .attribute_values(s, pk, &[AttrType::EC_POINT])
-        .unwrap()
-        .remove(0);
-    let priv_point = e
-        .attribute_values(s, sk, &[AttrType::EC_POINT, AttrType::VALUE])
-        .unwrap();
-    assert_eq!(
-        priv_point[0], point,
-        "the private key shows its public point"
-    );
+    let pub_t = [Attribute::bytes(AttrType::EC_PARAMS, P256), Attribute::bool(AttrType::TOKEN, true)];
+    let priv_t = [Attribute::bool(AttrType::TOKEN, true), Attribute::bytes(AttrType::ID, b"k1")];
+    let (pk, sk) =
+        e.generate_key_pair(s, &Mechanism::new(MechanismType::EC_KEY_PAIR_GEN), &pub_t, &priv_t).unwrap();
+    let point = e.attribute_values(s, pk, &[AttrType::EC_POINT]).unwrap().remove(0);
+    let priv_point = e.attribute_values(s, sk, &[AttrType::EC_POINT, AttrType::VALUE]).unwrap();
+    assert_eq!(priv_point[0], point, "the private key shows its public point");
     assert_eq!(priv_point[1], AttrLookup::Sensitive);
     let hash = [7u8; 32];
-    e.sign_init(s, &Mechanism::new(MechanismType::ECDSA), sk)
-        .unwrap();
+    e.sign_init(s, &Mechanism::new(MechanismType::ECDSA), sk).unwrap();
     assert_eq!(e.sign(s, &hash, OutBuf::Query).unwrap(), Output::Length(64));
-    assert_eq!(
-        e.sign_update(s, &hash),
-        Err(Error::FunctionNotSupported),
-        "raw ECDSA is single-part"
-    );
-    e.sign_init(s, &Mechanism::new(MechanismType::ECDSA), sk)
-        .unwrap();
+    assert_eq!(e.sign_update(s, &hash), Err(Error::FunctionNotSupported), "raw ECDSA is single-part");
+    e.sign_init(s, &Mechanism::new(MechanismType::ECDSA), sk).unwrap();
     let sig = data(e.sign(s, &hash, OutBuf::Capacity(64)).unwrap());
-    e.verify_init(s, &Mechanism::new(MechanismType::ECDSA), pk)
-        .unwrap();
+    e.verify_init(s, &Mechanism::new(MechanismType::ECDSA), pk).unwrap();
     e.verify(s, &hash, &sig).unwrap();
     let m = Mechanism::new(MechanismType::ECDSA_SHA256);
     e.sign_init(s, &m, sk).unwrap();
@@ -819,27 +587,11 @@ fn ecdsa_pipeline() {
     e.verify_init(s, &m, pk).unwrap();
     e.verify(s, b"hello world", &sig).unwrap();
     e.verify_init(s, &m, pk).unwrap();
-    assert_eq!(
-        e.verify(s, b"hello worle", &sig),
-        Err(Error::SignatureInvalid)
-    );
-    assert_eq!(
-        e.sign_init(s, &m, pk),
-        Err(Error::KeyFunctionNotPermitted),
-        "public keys do not sign"
-    );
-    let bad_curve = [Attribute::bytes(
-        AttrType::EC_PARAMS,
-        &[0x06, 0x03, 0x2b, 0x65, 0x70],
-    )];
+    assert_eq!(e.verify(s, b"hello worle", &sig), Err(Error::SignatureInvalid));
+    assert_eq!(e.sign_init(s, &m, pk), Err(Error::KeyFunctionNotPermitted), "public keys do not sign");
+    let bad_curve = [Attribute::bytes(AttrType::EC_PARAMS, &[0x06, 0x03, 0x2b, 0x65, 0x70])];
     assert!(
-        e.generate_key_pair(
-            s,
-            &Mechanism::new(MechanismType::EC_KEY_PAIR_GEN),
-            &bad_curve,
-            &[]
-        )
-        .is_err()
+        e.generate_key_pair(s, &Mechanism::new(MechanismType::EC_KEY_PAIR_GEN), &bad_curve, &[]).is_err()
     );
     assert_eq!(
         e.generate_key_pair(s, &Mechanism::new(MechanismType::EC_KEY_PAIR_GEN), &[], &[]),
@@ -852,33 +604,14 @@ fn always_authenticate_needs_a_context_login() {
     let (mut e, s) = ready();
     let pub_t = [Attribute::bytes(AttrType::EC_PARAMS, P256)];
     let priv_t = [Attribute::bool(AttrType::ALWAYS_AUTHENTICATE, true)];
-    let (_, sk) = e
-        .generate_key_pair(
-            s,
-            &Mechanism::new(MechanismType::EC_KEY_PAIR_GEN),
-            &pub_t,
-            &priv_t,
-        )
-        .unwrap();
-    assert_eq!(
-        e.login(s, UserType::CONTEXT_SPECIFIC, USER),
-        Err(Error::OperationNotInitialized)
-    );
-    e.sign_init(s, &Mechanism::new(MechanismType::ECDSA), sk)
-        .unwrap();
-    assert_eq!(
-        e.sign(s, &[1; 32], OutBuf::Capacity(64)),
-        Err(Error::UserNotLoggedIn)
-    );
-    assert_eq!(
-        e.login(s, UserType::CONTEXT_SPECIFIC, b"nope"),
-        Err(Error::PinIncorrect)
-    );
+    let (_, sk) =
+        e.generate_key_pair(s, &Mechanism::new(MechanismType::EC_KEY_PAIR_GEN), &pub_t, &priv_t).unwrap();
+    assert_eq!(e.login(s, UserType::CONTEXT_SPECIFIC, USER), Err(Error::OperationNotInitialized));
+    e.sign_init(s, &Mechanism::new(MechanismType::ECDSA), sk).unwrap();
+    assert_eq!(e.sign(s, &[1; 32], OutBuf::Capacity(64)), Err(Error::UserNotLoggedIn));
+    assert_eq!(e.login(s, UserType::CONTEXT_SPECIFIC, b"nope"), Err(Error::PinIncorrect));
     e.login(s, UserType::CONTEXT_SPECIFIC, USER).unwrap();
-    assert!(matches!(
-        e.sign(s, &[1; 32], OutBuf::Capacity(64)).unwrap(),
-        Output::Data(_)
-    ));
+    assert!(matches!(e.sign(s, &[1; 32], OutBuf::Capacity(64)).unwrap(), Output::Data(_)));
 }
 
 #[test]
@@ -895,22 +628,11 @@ fn deterministic_engines_agree() {
     let run = || {
         let (mut e, s) = ready();
         let pub_t = [Attribute::bytes(AttrType::EC_PARAMS, P256)];
-        let (pk, sk) = e
-            .generate_key_pair(
-                s,
-                &Mechanism::new(MechanismType::EC_KEY_PAIR_GEN),
-                &pub_t,
-                &[],
-            )
-            .unwrap();
-        e.sign_init(s, &Mechanism::new(MechanismType::ECDSA_SHA256), sk)
-            .unwrap();
+        let (pk, sk) =
+            e.generate_key_pair(s, &Mechanism::new(MechanismType::EC_KEY_PAIR_GEN), &pub_t, &[]).unwrap();
+        e.sign_init(s, &Mechanism::new(MechanismType::ECDSA_SHA256), sk).unwrap();
         let sig = data(e.sign(s, b"x", OutBuf::Capacity(64)).unwrap());
-        (
-            e.attribute_values(s, pk, &[AttrType::EC_POINT]).unwrap(),
-            sig,
-            e.token_info(0).unwrap().serial,
-        )
+        (e.attribute_values(s, pk, &[AttrType::EC_POINT]).unwrap(), sig, e.token_info(0).unwrap().serial)
     };
     assert_eq!(run(), run());
 }
@@ -921,9 +643,6 @@ fn random_and_seed() {
     let a = e.generate_random(s, 32).unwrap();
     let b = e.generate_random(s, 32).unwrap();
     assert_ne!(a, b);
-    assert_eq!(
-        e.seed_random(s, b"seed"),
-        Err(Error::RandomSeedNotSupported)
-    );
+    assert_eq!(e.seed_random(s, b"seed"), Err(Error::RandomSeedNotSupported));
     assert_eq!(e.generate_random(99, 1), Err(Error::SessionHandleInvalid));
 }

@@ -59,13 +59,7 @@ pub fn check_params(key_len: usize, iv_len: usize, tag_bytes: usize) -> Result<(
 /// # Errors
 /// - `Error::KeySizeRange` / `Error::MechanismParamInvalid` as for [`check_params`].
 /// - `Error::DataLenRange` when `plaintext` or `aad` is longer than GCM allows under one IV.
-pub fn seal(
-    key: &[u8],
-    iv: &[u8],
-    aad: &[u8],
-    tag_bytes: usize,
-    plaintext: &[u8],
-) -> Result<Vec<u8>> {
+pub fn seal(key: &[u8], iv: &[u8], aad: &[u8], tag_bytes: usize, plaintext: &[u8]) -> Result<Vec<u8>> {
     check_params(key.len(), iv.len(), tag_bytes)?;
     if too_long(plaintext.len(), MAX_TEXT_LEN) || too_long(aad.len(), MAX_AAD_LEN) {
         return Err(Error::DataLenRange);
@@ -101,10 +95,7 @@ pub fn open(
     ciphertext_and_tag: &[u8],
 ) -> Result<Vec<u8>> {
     check_params(key.len(), iv.len(), tag_bytes)?;
-    let text_len = ciphertext_and_tag
-        .len()
-        .checked_sub(tag_bytes)
-        .ok_or(Error::EncryptedDataInvalid)?;
+    let text_len = ciphertext_and_tag.len().checked_sub(tag_bytes).ok_or(Error::EncryptedDataInvalid)?;
     let (ciphertext, given_tag) = ciphertext_and_tag.split_at(text_len);
     if too_long(ciphertext.len(), MAX_TEXT_LEN) || too_long(aad.len(), MAX_AAD_LEN) {
         return Err(Error::EncryptedDataInvalid);
@@ -280,23 +271,14 @@ mod tests {
         for i in 0..expected.len() {
             let mut bad = expected.clone();
             bad[i] ^= 0x01;
-            assert_eq!(
-                open(&key, &iv, &aad, 16, &bad),
-                Err(Error::EncryptedDataInvalid)
-            );
+            assert_eq!(open(&key, &iv, &aad, 16, &bad), Err(Error::EncryptedDataInvalid));
         }
         let mut bad_aad = aad.clone();
         bad_aad.push(0);
-        assert_eq!(
-            open(&key, &iv, &bad_aad, 16, &expected),
-            Err(Error::EncryptedDataInvalid)
-        );
+        assert_eq!(open(&key, &iv, &bad_aad, 16, &expected), Err(Error::EncryptedDataInvalid));
         let mut bad_iv = iv.clone();
         bad_iv[0] ^= 0x80;
-        assert_eq!(
-            open(&key, &bad_iv, &aad, 16, &expected),
-            Err(Error::EncryptedDataInvalid)
-        );
+        assert_eq!(open(&key, &bad_iv, &aad, 16, &expected), Err(Error::EncryptedDataInvalid));
     }
 
     const K3: &str = "feffe9928665731c6d6a8f9467308308";
@@ -454,27 +436,15 @@ mod tests {
 
             let c = aes_gcm::Aes128Gcm::new_from_slice(&key128).unwrap();
             let want = c.encrypt(&Array::from(iv12), payload()).unwrap();
-            assert_eq!(
-                seal(&key128, &iv12, aad, 16, &pt).unwrap(),
-                want,
-                "128/{len}"
-            );
+            assert_eq!(seal(&key128, &iv12, aad, 16, &pt).unwrap(), want, "128/{len}");
 
             let c = aes_gcm::Aes256Gcm::new_from_slice(&key256).unwrap();
             let want = c.encrypt(&Array::from(iv12), payload()).unwrap();
-            assert_eq!(
-                seal(&key256, &iv12, aad, 16, &pt).unwrap(),
-                want,
-                "256/{len}"
-            );
+            assert_eq!(seal(&key256, &iv12, aad, 16, &pt).unwrap(), want, "256/{len}");
 
             let c = aes_gcm::AesGcm::<Aes128, typenum::U16>::new_from_slice(&key128).unwrap();
             let want = c.encrypt(&Array::from(iv16), payload()).unwrap();
-            assert_eq!(
-                seal(&key128, &iv16, aad, 16, &pt).unwrap(),
-                want,
-                "128/iv16/{len}"
-            );
+            assert_eq!(seal(&key128, &iv16, aad, 16, &pt).unwrap(), want, "128/iv16/{len}");
             assert_eq!(open(&key128, &iv16, aad, 16, &want).unwrap(), pt);
         }
     }
@@ -488,35 +458,17 @@ mod tests {
             assert_eq!(check_params(key_len, 12, 16), Err(Error::KeySizeRange));
         }
         for iv_len in [0, 257] {
-            assert_eq!(
-                check_params(16, iv_len, 16),
-                Err(Error::MechanismParamInvalid)
-            );
+            assert_eq!(check_params(16, iv_len, 16), Err(Error::MechanismParamInvalid));
         }
         for tag in [0, 1, 3, 5, 7, 9, 11, 17, 32] {
             assert_eq!(check_params(16, 12, tag), Err(Error::MechanismParamInvalid));
         }
         let key = [0u8; 16];
-        assert_eq!(
-            seal(&[0u8; 20], &[0; 12], b"", 16, b"x"),
-            Err(Error::KeySizeRange)
-        );
-        assert_eq!(
-            seal(&key, &[], b"", 16, b"x"),
-            Err(Error::MechanismParamInvalid)
-        );
-        assert_eq!(
-            seal(&key, &[0; 12], b"", 10, b"x"),
-            Err(Error::MechanismParamInvalid)
-        );
-        assert_eq!(
-            open(&[0u8; 8], &[0; 12], b"", 16, &[0; 32]),
-            Err(Error::KeySizeRange)
-        );
-        assert_eq!(
-            open(&key, &[0; 12], b"", 2, &[0; 32]),
-            Err(Error::MechanismParamInvalid)
-        );
+        assert_eq!(seal(&[0u8; 20], &[0; 12], b"", 16, b"x"), Err(Error::KeySizeRange));
+        assert_eq!(seal(&key, &[], b"", 16, b"x"), Err(Error::MechanismParamInvalid));
+        assert_eq!(seal(&key, &[0; 12], b"", 10, b"x"), Err(Error::MechanismParamInvalid));
+        assert_eq!(open(&[0u8; 8], &[0; 12], b"", 16, &[0; 32]), Err(Error::KeySizeRange));
+        assert_eq!(open(&key, &[0; 12], b"", 2, &[0; 32]), Err(Error::MechanismParamInvalid));
     }
 
     #[test]
@@ -527,24 +479,12 @@ mod tests {
         assert_eq!(sealed.len(), 16);
         assert_eq!(open(&key, &iv, b"", 16, &sealed).unwrap(), Vec::<u8>::new());
         for len in 0..16 {
-            assert_eq!(
-                open(&key, &iv, b"", 16, &sealed[..len]),
-                Err(Error::EncryptedDataInvalid)
-            );
+            assert_eq!(open(&key, &iv, b"", 16, &sealed[..len]), Err(Error::EncryptedDataInvalid));
         }
         // A tag cut short does not verify against the full-length expectation.
         let sealed = seal(&key, &iv, b"", 16, b"attack at dawn").unwrap();
-        assert_eq!(
-            open(&key, &iv, b"", 16, &sealed[..sealed.len() - 1]),
-            Err(Error::EncryptedDataInvalid)
-        );
-        assert_eq!(
-            open(&key, &iv, b"", 12, &sealed),
-            Err(Error::EncryptedDataInvalid)
-        );
-        assert_eq!(
-            open(&key, &iv, b"", 16, &[0u8; 64]),
-            Err(Error::EncryptedDataInvalid)
-        );
+        assert_eq!(open(&key, &iv, b"", 16, &sealed[..sealed.len() - 1]), Err(Error::EncryptedDataInvalid));
+        assert_eq!(open(&key, &iv, b"", 12, &sealed), Err(Error::EncryptedDataInvalid));
+        assert_eq!(open(&key, &iv, b"", 16, &[0u8; 64]), Err(Error::EncryptedDataInvalid));
     }
 }

@@ -91,10 +91,7 @@ impl DigestAlg {
     pub fn block_len(self) -> usize {
         match self {
             DigestAlg::Sha1 | DigestAlg::Sha224 | DigestAlg::Sha256 => 64,
-            DigestAlg::Sha384
-            | DigestAlg::Sha512
-            | DigestAlg::Sha512_224
-            | DigestAlg::Sha512_256 => 128,
+            DigestAlg::Sha384 | DigestAlg::Sha512 | DigestAlg::Sha512_224 | DigestAlg::Sha512_256 => 128,
             DigestAlg::Sha3_224 => 144,
             DigestAlg::Sha3_256 => 136,
             DigestAlg::Sha3_384 => 104,
@@ -199,9 +196,7 @@ impl Hasher {
 
 impl fmt::Debug for Hasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Hasher")
-            .field("alg", &self.alg())
-            .finish_non_exhaustive()
+        f.debug_struct("Hasher").field("alg", &self.alg()).finish_non_exhaustive()
     }
 }
 
@@ -244,44 +239,20 @@ mod tests {
 
     #[test]
     fn sha1_vectors() {
-        check(
-            DigestAlg::Sha1,
-            ABC,
-            "a9993e364706816aba3e25717850c26c9cd0d89d",
-        );
-        check(
-            DigestAlg::Sha1,
-            MSG_448,
-            "84983e441c3bd26ebaae4aa1f95129e5e54670f1",
-        );
+        check(DigestAlg::Sha1, ABC, "a9993e364706816aba3e25717850c26c9cd0d89d");
+        check(DigestAlg::Sha1, MSG_448, "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
     }
 
     #[test]
     fn sha224_vectors() {
-        check(
-            DigestAlg::Sha224,
-            ABC,
-            "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7",
-        );
-        check(
-            DigestAlg::Sha224,
-            MSG_448,
-            "75388b16512776cc5dba5da1fd890150b0c6455cb4f58b1952522525",
-        );
+        check(DigestAlg::Sha224, ABC, "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7");
+        check(DigestAlg::Sha224, MSG_448, "75388b16512776cc5dba5da1fd890150b0c6455cb4f58b1952522525");
     }
 
     #[test]
     fn sha256_vectors() {
-        check(
-            DigestAlg::Sha256,
-            ABC,
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
-        );
-        check(
-            DigestAlg::Sha256,
-            MSG_448,
-            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
-        );
+        check(DigestAlg::Sha256, ABC, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        check(DigestAlg::Sha256, MSG_448, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
     }
 
     #[test]
@@ -318,21 +289,9 @@ mod tests {
 
     #[test]
     fn sha512_t_vectors() {
-        check(
-            DigestAlg::Sha512_224,
-            ABC,
-            "4634270f707b6a54daae7530460842e20e37ed265ceee9a43e8924aa",
-        );
-        check(
-            DigestAlg::Sha512_224,
-            MSG_896,
-            "23fec5bb94d60b23308192640b0c453335d664734fe40e7268674af9",
-        );
-        check(
-            DigestAlg::Sha512_256,
-            ABC,
-            "53048e2681941ef99b2e29b76b4c7dabe4c2d0c634fc6d46e0e2f13107e7af23",
-        );
+        check(DigestAlg::Sha512_224, ABC, "4634270f707b6a54daae7530460842e20e37ed265ceee9a43e8924aa");
+        check(DigestAlg::Sha512_224, MSG_896, "23fec5bb94d60b23308192640b0c453335d664734fe40e7268674af9");
+        check(DigestAlg::Sha512_256, ABC, "53048e2681941ef99b2e29b76b4c7dabe4c2d0c634fc6d46e0e2f13107e7af23");
         check(
             DigestAlg::Sha512_256,
             MSG_896,
@@ -343,26 +302,10 @@ mod tests {
     #[test]
     fn sha3_vectors() {
         let long = msg_a3x200();
-        check(
-            DigestAlg::Sha3_224,
-            ABC,
-            "e642824c3f8cf24ad09234ee7d3c766fc9a3a5168d0c94ad73b46fdf",
-        );
-        check(
-            DigestAlg::Sha3_224,
-            &long,
-            "9376816aba503f72f96ce7eb65ac095deee3be4bf9bbc2a1cb7e11e0",
-        );
-        check(
-            DigestAlg::Sha3_256,
-            ABC,
-            "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532",
-        );
-        check(
-            DigestAlg::Sha3_256,
-            &long,
-            "79f38adec5c20307a98ef76e8324afbfd46cfd81b22e3973c65fa1bd9de31787",
-        );
+        check(DigestAlg::Sha3_224, ABC, "e642824c3f8cf24ad09234ee7d3c766fc9a3a5168d0c94ad73b46fdf");
+        check(DigestAlg::Sha3_224, &long, "9376816aba503f72f96ce7eb65ac095deee3be4bf9bbc2a1cb7e11e0");
+        check(DigestAlg::Sha3_256, ABC, "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532");
+        check(DigestAlg::Sha3_256, &long, "79f38adec5c20307a98ef76e8324afbfd46cfd81b22e3973c65fa1bd9de31787");
         check(
             DigestAlg::Sha3_384,
             ABC,
@@ -396,18 +339,9 @@ mod tests {
             assert_eq!(Hasher::new(alg).alg(), alg);
             assert_eq!(digest(alg, b"").len(), alg.output_len());
         }
-        assert_eq!(
-            DigestAlg::from_mechanism(MechanismType::SHA_1),
-            Some(DigestAlg::Sha1)
-        );
-        assert_eq!(
-            DigestAlg::from_mechanism(MechanismType::SHA512_224),
-            Some(DigestAlg::Sha512_224)
-        );
-        assert_eq!(
-            DigestAlg::from_mechanism(MechanismType::SHA3_256),
-            Some(DigestAlg::Sha3_256)
-        );
+        assert_eq!(DigestAlg::from_mechanism(MechanismType::SHA_1), Some(DigestAlg::Sha1));
+        assert_eq!(DigestAlg::from_mechanism(MechanismType::SHA512_224), Some(DigestAlg::Sha512_224));
+        assert_eq!(DigestAlg::from_mechanism(MechanismType::SHA3_256), Some(DigestAlg::Sha3_256));
         assert_eq!(DigestAlg::from_mechanism(MechanismType::SHA256_HMAC), None);
         assert_eq!(DigestAlg::from_mechanism(MechanismType::SHA512_T), None);
         assert_eq!(DigestAlg::Sha3_256.block_len(), 136);

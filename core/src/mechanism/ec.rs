@@ -111,17 +111,11 @@ pub fn parse_ec_params(der: &[u8]) -> Result<Curve> {
             if !is_valid_oid(content) {
                 return Err(Error::DomainParamsInvalid);
             }
-            Curve::ALL
-                .iter()
-                .copied()
-                .find(|c| c.oid_content() == content)
-                .ok_or(Error::CurveNotSupported)
+            Curve::ALL.iter().copied().find(|c| c.oid_content() == content).ok_or(Error::CurveNotSupported)
         }
-        TAG_PRINTABLE_STRING => Curve::ALL
-            .iter()
-            .copied()
-            .find(|c| c.names().contains(&content))
-            .ok_or(Error::CurveNotSupported),
+        TAG_PRINTABLE_STRING => {
+            Curve::ALL.iter().copied().find(|c| c.names().contains(&content)).ok_or(Error::CurveNotSupported)
+        }
         TAG_SEQUENCE | TAG_NULL => Err(Error::CurveNotSupported),
         _ => Err(Error::DomainParamsInvalid),
     }
@@ -280,11 +274,7 @@ pub fn verify_prehash(curve: Curve, raw_point: &[u8], hash: &[u8], signature: &[
 
 /// Reject a private scalar of the wrong length before any curve code sees it.
 fn check_scalar_len(curve: Curve, scalar: &[u8]) -> Result<()> {
-    if scalar.len() == curve.field_bytes() {
-        Ok(())
-    } else {
-        Err(Error::AttributeValueInvalid)
-    }
+    if scalar.len() == curve.field_bytes() { Ok(()) } else { Err(Error::AttributeValueInvalid) }
 }
 
 /// A raw SEC 1 point (`02`/`03`/`04` forms only) → the uncompressed point.
@@ -350,25 +340,20 @@ macro_rules! curve_ops {
             }
 
             pub(super) fn decode_point(sec1: &[u8]) -> Result<Vec<u8>> {
-                let key =
-                    PublicKey::from_sec1_bytes(sec1).map_err(|_| Error::AttributeValueInvalid)?;
+                let key = PublicKey::from_sec1_bytes(sec1).map_err(|_| Error::AttributeValueInvalid)?;
                 Ok(key.to_sec1_point(false).as_bytes().to_vec())
             }
 
             pub(super) fn sign(scalar: &[u8], z: &[u8]) -> Result<Vec<u8>> {
                 let key = signing_key(scalar)?;
-                let signature: Signature =
-                    key.sign_prehash(z).map_err(|_| Error::FunctionFailed)?;
+                let signature: Signature = key.sign_prehash(z).map_err(|_| Error::FunctionFailed)?;
                 Ok(signature.to_bytes().to_vec())
             }
 
             pub(super) fn verify(point: &[u8], z: &[u8], signature: &[u8]) -> Result<()> {
-                let key = VerifyingKey::from_sec1_bytes(point)
-                    .map_err(|_| Error::AttributeValueInvalid)?;
-                let signature =
-                    Signature::from_slice(signature).map_err(|_| Error::SignatureInvalid)?;
-                key.verify_prehash(z, &signature)
-                    .map_err(|_| Error::SignatureInvalid)
+                let key = VerifyingKey::from_sec1_bytes(point).map_err(|_| Error::AttributeValueInvalid)?;
+                let signature = Signature::from_slice(signature).map_err(|_| Error::SignatureInvalid)?;
+                key.verify_prehash(z, &signature).map_err(|_| Error::SignatureInvalid)
             }
         }
     };
@@ -480,10 +465,7 @@ mod tests {
 
     #[test]
     fn rfc6979_public_key() {
-        assert_eq!(
-            public_from_private(Curve::P256, &h(X)).unwrap(),
-            rfc_point()
-        );
+        assert_eq!(public_from_private(Curve::P256, &h(X)).unwrap(), rfc_point());
     }
 
     #[test]
@@ -572,10 +554,7 @@ mod tests {
         let sig = sign_prehash(Curve::P256, &x, &[0x42]).unwrap();
         verify_prehash(Curve::P256, &point, &[0x42], &sig).unwrap();
         assert_eq!(sign_prehash(Curve::P256, &x, &[]), Err(Error::DataLenRange));
-        assert_eq!(
-            verify_prehash(Curve::P256, &point, &[], &sig),
-            Err(Error::DataLenRange)
-        );
+        assert_eq!(verify_prehash(Curve::P256, &point, &[], &sig), Err(Error::DataLenRange));
     }
 
     #[test]
@@ -598,51 +577,30 @@ mod tests {
         for i in [0, 31, 32, 63] {
             let mut bad = sig.clone();
             bad[i] ^= 0x01;
-            assert_eq!(
-                verify_prehash(Curve::P256, &point, &hash, &bad),
-                Err(Error::SignatureInvalid)
-            );
+            assert_eq!(verify_prehash(Curve::P256, &point, &hash, &bad), Err(Error::SignatureInvalid));
         }
         let mut bad_hash = hash.clone();
         bad_hash[0] ^= 0x80;
-        assert_eq!(
-            verify_prehash(Curve::P256, &point, &bad_hash, &sig),
-            Err(Error::SignatureInvalid)
-        );
+        assert_eq!(verify_prehash(Curve::P256, &point, &bad_hash, &sig), Err(Error::SignatureInvalid));
         for len in [0, 1, 63, 65, 72] {
             let mut wrong = sig.clone();
             wrong.resize(len, 0);
-            assert_eq!(
-                verify_prehash(Curve::P256, &point, &hash, &wrong),
-                Err(Error::SignatureLenRange)
-            );
+            assert_eq!(verify_prehash(Curve::P256, &point, &hash, &wrong), Err(Error::SignatureLenRange));
         }
         // r or s of 0 or n are not signatures.
         let zero = [0u8; 32];
         let n = h(N);
-        for (r, s) in [
-            (&zero[..], &sig[32..]),
-            (&sig[..32], &zero[..]),
-            (&n[..], &sig[32..]),
-            (&sig[..32], &n[..]),
-        ] {
+        for (r, s) in
+            [(&zero[..], &sig[32..]), (&sig[..32], &zero[..]), (&n[..], &sig[32..]), (&sig[..32], &n[..])]
+        {
             let mut bad = r.to_vec();
             bad.extend_from_slice(s);
-            assert_eq!(
-                verify_prehash(Curve::P256, &point, &hash, &bad),
-                Err(Error::SignatureInvalid)
-            );
+            assert_eq!(verify_prehash(Curve::P256, &point, &hash, &bad), Err(Error::SignatureInvalid));
         }
         // Another key's point does not verify; a broken point is an attribute problem.
         let other = public_from_private(Curve::P256, &[0x11; 32]).unwrap();
-        assert_eq!(
-            verify_prehash(Curve::P256, &other, &hash, &sig),
-            Err(Error::SignatureInvalid)
-        );
-        assert_eq!(
-            verify_prehash(Curve::P256, &[0x04; 65], &hash, &sig),
-            Err(Error::AttributeValueInvalid)
-        );
+        assert_eq!(verify_prehash(Curve::P256, &other, &hash, &sig), Err(Error::SignatureInvalid));
+        assert_eq!(verify_prehash(Curve::P256, &[0x04; 65], &hash, &sig), Err(Error::AttributeValueInvalid));
         // The DER form of the point works too.
         verify_prehash(Curve::P256, &encode_ec_point(&point), &hash, &sig).unwrap();
     }
@@ -659,22 +617,9 @@ mod tests {
             public_from_private(Curve::P256, &one).unwrap()[1..33],
             h("6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296")[..]
         );
-        for bad in [
-            vec![0u8; 32],
-            h(N),
-            vec![0xff; 32],
-            vec![1u8; 31],
-            vec![1u8; 33],
-            vec![],
-        ] {
-            assert_eq!(
-                public_from_private(Curve::P256, &bad),
-                Err(Error::AttributeValueInvalid)
-            );
-            assert_eq!(
-                sign_prehash(Curve::P256, &bad, &[1; 32]),
-                Err(Error::AttributeValueInvalid)
-            );
+        for bad in [vec![0u8; 32], h(N), vec![0xff; 32], vec![1u8; 31], vec![1u8; 33], vec![]] {
+            assert_eq!(public_from_private(Curve::P256, &bad), Err(Error::AttributeValueInvalid));
+            assert_eq!(sign_prehash(Curve::P256, &bad, &[1; 32]), Err(Error::AttributeValueInvalid));
         }
     }
 
@@ -683,22 +628,13 @@ mod tests {
         let x = h(X);
         let mut with_zeros = vec![0, 0];
         with_zeros.extend_from_slice(&x);
-        assert_eq!(
-            normalize_scalar(Curve::P256, &with_zeros).unwrap().expose(),
-            &x[..]
-        );
+        assert_eq!(normalize_scalar(Curve::P256, &with_zeros).unwrap().expose(), &x[..]);
         assert_eq!(normalize_scalar(Curve::P256, &x).unwrap().expose(), &x[..]);
         let mut one = [0u8; 32];
         one[31] = 1;
-        assert_eq!(
-            normalize_scalar(Curve::P256, &[1]).unwrap().expose(),
-            &one[..]
-        );
+        assert_eq!(normalize_scalar(Curve::P256, &[1]).unwrap().expose(), &one[..]);
         for bad in [vec![], vec![0; 5], h(N), vec![1; 33]] {
-            assert_eq!(
-                normalize_scalar(Curve::P256, &bad),
-                Err(Error::AttributeValueInvalid)
-            );
+            assert_eq!(normalize_scalar(Curve::P256, &bad), Err(Error::AttributeValueInvalid));
         }
     }
 
@@ -740,15 +676,9 @@ mod tests {
         assert_eq!(d.expose(), &h(X)[..]);
         assert_eq!(q, rfc_point());
         // RNG errors pass through; a stuck RNG ends in FunctionFailed.
-        assert_eq!(
-            generate(Curve::P256, &mut Script(vec![])).unwrap_err(),
-            Error::DeviceError
-        );
+        assert_eq!(generate(Curve::P256, &mut Script(vec![])).unwrap_err(), Error::DeviceError);
         let mut stuck = Script(vec![vec![0xff; 32]; KEYGEN_ATTEMPTS]);
-        assert_eq!(
-            generate(Curve::P256, &mut stuck).unwrap_err(),
-            Error::FunctionFailed
-        );
+        assert_eq!(generate(Curve::P256, &mut stuck).unwrap_err(), Error::FunctionFailed);
     }
 
     #[test]
@@ -763,10 +693,7 @@ mod tests {
         let mut compressed = vec![0x03];
         compressed.extend(h(UX));
         assert_eq!(decode_ec_point(Curve::P256, &compressed).unwrap(), raw);
-        assert_eq!(
-            decode_ec_point(Curve::P256, &encode_ec_point(&compressed)).unwrap(),
-            raw
-        );
+        assert_eq!(decode_ec_point(Curve::P256, &encode_ec_point(&compressed)).unwrap(), raw);
         // The other parity is the negated point, not ours.
         compressed[0] = 0x02;
         let negated = decode_ec_point(Curve::P256, &compressed).unwrap();
@@ -790,11 +717,7 @@ mod tests {
             vec![0x04; 67],
         ];
         for bad in bad_inputs {
-            assert_eq!(
-                decode_ec_point(Curve::P256, &bad),
-                Err(Error::AttributeValueInvalid),
-                "{bad:02x?}"
-            );
+            assert_eq!(decode_ec_point(Curve::P256, &bad), Err(Error::AttributeValueInvalid), "{bad:02x?}");
         }
     }
 
@@ -809,18 +732,9 @@ mod tests {
             assert_eq!(parse_ec_params(&der), Ok(Curve::P256), "{name}");
         }
         // Well-formed but not ours: secp384r1, a made-up name, explicit and implicit params.
-        assert_eq!(
-            parse_ec_params(&h("06052b81040022")),
-            Err(Error::CurveNotSupported)
-        );
-        assert_eq!(
-            parse_ec_params(b"\x13\x03foo"),
-            Err(Error::CurveNotSupported)
-        );
-        assert_eq!(
-            parse_ec_params(&h("3003020101")),
-            Err(Error::CurveNotSupported)
-        );
+        assert_eq!(parse_ec_params(&h("06052b81040022")), Err(Error::CurveNotSupported));
+        assert_eq!(parse_ec_params(b"\x13\x03foo"), Err(Error::CurveNotSupported));
+        assert_eq!(parse_ec_params(&h("3003020101")), Err(Error::CurveNotSupported));
         assert_eq!(parse_ec_params(&h("0500")), Err(Error::CurveNotSupported));
         // Not DER (or not an X9.62 Parameters value at all).
         for bad in [
@@ -839,11 +753,7 @@ mod tests {
             "0408010203040506070809",
             "1f0100",
         ] {
-            assert_eq!(
-                parse_ec_params(&h(bad)),
-                Err(Error::DomainParamsInvalid),
-                "{bad}"
-            );
+            assert_eq!(parse_ec_params(&h(bad)), Err(Error::DomainParamsInvalid), "{bad}");
         }
     }
 
@@ -862,17 +772,11 @@ mod tests {
         let mut out = Vec::new();
         push_tlv(&mut out, 0x04, &[7u8; 200]);
         assert_eq!(out[..3], [0x04, 0x81, 200]);
-        assert_eq!(
-            read_tlv(&out).map(|(t, c, r)| (t, c.len(), r.len())),
-            Some((0x04, 200, 0))
-        );
+        assert_eq!(read_tlv(&out).map(|(t, c, r)| (t, c.len(), r.len())), Some((0x04, 200, 0)));
         let mut out = Vec::new();
         push_tlv(&mut out, 0x04, &[7u8; 300]);
         assert_eq!(out[..4], [0x04, 0x82, 0x01, 0x2c]);
-        assert_eq!(
-            read_tlv(&out).map(|(t, c, r)| (t, c.len(), r.len())),
-            Some((0x04, 300, 0))
-        );
+        assert_eq!(read_tlv(&out).map(|(t, c, r)| (t, c.len(), r.len())), Some((0x04, 300, 0)));
         assert_eq!(read_tlv(&[0x04, 0x82, 0x00, 0x05, 1, 2, 3, 4, 5]), None);
     }
 

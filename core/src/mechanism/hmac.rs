@@ -32,46 +32,16 @@ pub fn hmac_mechanism(m: MechanismType) -> Option<(DigestAlg, bool)> {
 pub fn hmac_mechanism_of(alg: DigestAlg, general: bool) -> MechanismType {
     let (plain, gen_mech) = match alg {
         DigestAlg::Sha1 => (MechanismType::SHA_1_HMAC, MechanismType::SHA_1_HMAC_GENERAL),
-        DigestAlg::Sha224 => (
-            MechanismType::SHA224_HMAC,
-            MechanismType::SHA224_HMAC_GENERAL,
-        ),
-        DigestAlg::Sha256 => (
-            MechanismType::SHA256_HMAC,
-            MechanismType::SHA256_HMAC_GENERAL,
-        ),
-        DigestAlg::Sha384 => (
-            MechanismType::SHA384_HMAC,
-            MechanismType::SHA384_HMAC_GENERAL,
-        ),
-        DigestAlg::Sha512 => (
-            MechanismType::SHA512_HMAC,
-            MechanismType::SHA512_HMAC_GENERAL,
-        ),
-        DigestAlg::Sha512_224 => (
-            MechanismType::SHA512_224_HMAC,
-            MechanismType::SHA512_224_HMAC_GENERAL,
-        ),
-        DigestAlg::Sha512_256 => (
-            MechanismType::SHA512_256_HMAC,
-            MechanismType::SHA512_256_HMAC_GENERAL,
-        ),
-        DigestAlg::Sha3_224 => (
-            MechanismType::SHA3_224_HMAC,
-            MechanismType::SHA3_224_HMAC_GENERAL,
-        ),
-        DigestAlg::Sha3_256 => (
-            MechanismType::SHA3_256_HMAC,
-            MechanismType::SHA3_256_HMAC_GENERAL,
-        ),
-        DigestAlg::Sha3_384 => (
-            MechanismType::SHA3_384_HMAC,
-            MechanismType::SHA3_384_HMAC_GENERAL,
-        ),
-        DigestAlg::Sha3_512 => (
-            MechanismType::SHA3_512_HMAC,
-            MechanismType::SHA3_512_HMAC_GENERAL,
-        ),
+        DigestAlg::Sha224 => (MechanismType::SHA224_HMAC, MechanismType::SHA224_HMAC_GENERAL),
+        DigestAlg::Sha256 => (MechanismType::SHA256_HMAC, MechanismType::SHA256_HMAC_GENERAL),
+        DigestAlg::Sha384 => (MechanismType::SHA384_HMAC, MechanismType::SHA384_HMAC_GENERAL),
+        DigestAlg::Sha512 => (MechanismType::SHA512_HMAC, MechanismType::SHA512_HMAC_GENERAL),
+        DigestAlg::Sha512_224 => (MechanismType::SHA512_224_HMAC, MechanismType::SHA512_224_HMAC_GENERAL),
+        DigestAlg::Sha512_256 => (MechanismType::SHA512_256_HMAC, MechanismType::SHA512_256_HMAC_GENERAL),
+        DigestAlg::Sha3_224 => (MechanismType::SHA3_224_HMAC, MechanismType::SHA3_224_HMAC_GENERAL),
+        DigestAlg::Sha3_256 => (MechanismType::SHA3_256_HMAC, MechanismType::SHA3_256_HMAC_GENERAL),
+        DigestAlg::Sha3_384 => (MechanismType::SHA3_384_HMAC, MechanismType::SHA3_384_HMAC_GENERAL),
+        DigestAlg::Sha3_512 => (MechanismType::SHA3_512_HMAC, MechanismType::SHA3_512_HMAC_GENERAL),
     };
     if general { gen_mech } else { plain }
 }
@@ -184,9 +154,7 @@ impl Mac {
 
 impl fmt::Debug for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Mac")
-            .field("alg", &self.alg())
-            .finish_non_exhaustive()
+        f.debug_struct("Mac").field("alg", &self.alg()).finish_non_exhaustive()
     }
 }
 
@@ -297,12 +265,7 @@ mod tests {
 
     #[test]
     fn rfc4231_sha2() {
-        let algs = [
-            DigestAlg::Sha224,
-            DigestAlg::Sha256,
-            DigestAlg::Sha384,
-            DigestAlg::Sha512,
-        ];
+        let algs = [DigestAlg::Sha224, DigestAlg::Sha256, DigestAlg::Sha384, DigestAlg::Sha512];
         for (key, data, tags) in rfc4231() {
             for (alg, tag) in algs.into_iter().zip(tags) {
                 check(alg, &key, &data, tag);
@@ -323,33 +286,20 @@ mod tests {
         ];
         for (alg, tag) in cases {
             let full = mac(alg, &key, data);
-            assert!(
-                verify_truncated(&full, &hex::decode(tag).unwrap()),
-                "{alg:?}"
-            );
+            assert!(verify_truncated(&full, &hex::decode(tag).unwrap()), "{alg:?}");
         }
     }
 
     #[test]
     fn rfc2202_sha1() {
-        check(
-            DigestAlg::Sha1,
-            &[0x0b; 20],
-            b"Hi There",
-            "b617318655057264e28bc0b6fb378c8ef146be00",
-        );
+        check(DigestAlg::Sha1, &[0x0b; 20], b"Hi There", "b617318655057264e28bc0b6fb378c8ef146be00");
         check(
             DigestAlg::Sha1,
             b"Jefe",
             b"what do ya want for nothing?",
             "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79",
         );
-        check(
-            DigestAlg::Sha1,
-            &[0xaa; 20],
-            &[0xdd; 50],
-            "125d7342b9ac11cd91a39af48aa17b4f63f175d3",
-        );
+        check(DigestAlg::Sha1, &[0xaa; 20], &[0xdd; 50], "125d7342b9ac11cd91a39af48aa17b4f63f175d3");
         check(
             DigestAlg::Sha1,
             &[0xaa; 80],
@@ -415,14 +365,8 @@ mod tests {
             assert_eq!(Mac::new(alg, b"k").alg(), alg);
             assert_eq!(Mac::new(alg, b"k").finish().len(), alg.output_len());
         }
-        assert_eq!(
-            hmac_mechanism(MechanismType::SHA256_HMAC_GENERAL),
-            Some((DigestAlg::Sha256, true))
-        );
-        assert_eq!(
-            hmac_mechanism(MechanismType::SHA_1_HMAC),
-            Some((DigestAlg::Sha1, false))
-        );
+        assert_eq!(hmac_mechanism(MechanismType::SHA256_HMAC_GENERAL), Some((DigestAlg::Sha256, true)));
+        assert_eq!(hmac_mechanism(MechanismType::SHA_1_HMAC), Some((DigestAlg::Sha1, false)));
         assert_eq!(hmac_mechanism(MechanismType::SHA256), None);
         assert_eq!(hmac_mechanism(MechanismType::MD5_HMAC), None);
     }
@@ -450,8 +394,7 @@ mod tests {
         m.update(b"for nothing?");
         assert_eq!(
             m.finish(),
-            hex::decode("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
-                .unwrap()
+            hex::decode("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843").unwrap()
         );
         assert_eq!(alloc::format!("{:?}", m.clone()), "Mac { alg: Sha256, .. }");
     }

@@ -1,19 +1,161 @@
 //! Mechanisms: one table, sorted by `CKM_*` code, drives `C_GetMechanismList`,
-//! `C_GetMechanismInfo`, parameter parsing at the edge, and dispatch. The algorithm modules
-//! below are the only code that calls crypto crates (the provider seam of DESIGN §1).
+//! `C_GetMechanismInfo`, parameter parsing at the edge, and dispatch: each row names the
+//! [`Family`] that implements it. The algorithm modules (`digest`, `hmac`, `aes_gcm`, `ec`)
+//! are the only code that calls crypto crates (the provider seam of DESIGN §1); the
+//! families in [`ops`] turn PKCS#11 mechanisms and key objects into calls on them.
 
-use crate::consts::MechanismType;
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use crate::attribute::Attribute;
 use crate::consts::flags::{
-    CKF_DECRYPT, CKF_DIGEST, CKF_EC_F_P, CKF_EC_NAMEDCURVE, CKF_EC_UNCOMPRESS, CKF_ENCRYPT,
-    CKF_GENERATE, CKF_GENERATE_KEY_PAIR, CKF_SIGN, CKF_VERIFY,
+    CKF_DECRYPT, CKF_DIGEST, CKF_EC_F_P, CKF_EC_NAMEDCURVE, CKF_EC_UNCOMPRESS, CKF_ENCRYPT, CKF_GENERATE,
+    CKF_GENERATE_KEY_PAIR, CKF_SIGN, CKF_VERIFY,
 };
-use crate::info::MechanismInfo;
+use crate::consts::{KeyType, MechanismType, ObjectClass};
+use crate::info::{Mechanism, MechanismInfo};
+use crate::object::Object;
+use crate::object::policy::{Origin, Rule};
+use crate::rng::Rng;
+use crate::{Error, Result};
 
 pub mod aes_gcm;
 pub mod digest;
 pub mod ec;
 pub mod hmac;
 pub mod ops;
+
+/// A running signature or verification (`C_Sign*`, `C_Verify*`, MACs included).
+pub trait Signer: Send + core::fmt::Debug {
+    /// Feed data of a multi-part operation.
+    ///
+    /// # Errors
+    /// `FunctionNotSupported` for single-part-only mechanisms.
+    fn update(&mut self, data: &[u8]) -> Result<()>;
+    /// Feed the whole input of a one-call `C_Sign`/`C_Verify`.
+    ///
+    /// # Errors
+    /// `DataLenRange` when the input cannot be signed by this mechanism.
+    fn feed_all(&mut self, data: &[u8]) -> Result<()>;
+    /// The longest signature this operation can produce.
+    fn max_len(&self) -> usize;
+    /// The signature over everything fed; must not consume the state.
+    ///
+    /// # Errors
+    /// Algorithm errors.
+    fn sign(&self, rng: &mut dyn Rng) -> Result<Vec<u8>>;
+    /// Check a signature over everything fed.
+    ///
+    /// # Errors
+    /// `SignatureInvalid`, `SignatureLenRange`.
+    fn verify(&self, signature: &[u8]) -> Result<()>;
+    /// A copy of the state (one-call forms work on a copy so a short buffer keeps the operation).
+    fn box_clone(&self) -> Box<dyn Signer>;
+}
+
+/// A running encryption or decryption.
+pub trait Cipher: Send + core::fmt::Debug {
+    /// Output an `update` with `n` more input bytes produces, exactly.
+    fn update_len(&self, n: usize) -> usize;
+    /// Feed input; returns the output produced now.
+    ///
+    /// # Errors
+    /// `DataLenRange`, `EncryptedDataLenRange`, algorithm errors.
+    fn update(&mut self, data: &[u8]) -> Result<Vec<u8>>;
+    /// An upper bound of the final output, for length queries.
+    fn final_len(&self) -> usize;
+    /// The remaining output; must not consume the state.
+    ///
+    /// # Errors
+    /// `EncryptedDataInvalid`, `EncryptedDataLenRange`, `DataLenRange`.
+    fn finish(&self, rng: &mut dyn Rng) -> Result<Vec<u8>>;
+    /// A copy of the state.
+    fn box_clone(&self) -> Box<dyn Cipher>;
+}
+
+/// The attributes a key-pair generation computed: (public, private).
+pub type KeyPairAttributes = (Vec<Attribute>, Vec<Attribute>);
+
+/// A group of mechanisms implemented together. Every method defaults to
+/// `CKR_MECHANISM_INVALID`, so a family implements only what it offers.
+pub trait Family: Sync {
+    /// Start a signature (`verify == false`) or verification with `key`.
+    ///
+    /// # Errors
+    /// `MechanismInvalid`, `MechanismParamInvalid`, `KeyTypeInconsistent`.
+    fn signer(&self, _mech: &Mechanism, _key: &Object, _verify: bool) -> Result<Box<dyn Signer>> {
+        Err(Error::MechanismInvalid)
+    }
+    /// Start an encryption or decryption with `key`.
+    ///
+    /// # Errors
+    /// `MechanismInvalid`, `MechanismParamInvalid`, `KeyTypeInconsistent`, `KeySizeRange`.
+    fn cipher(&self, _mech: &Mechanism, _key: &Object, _encrypt: bool) -> Result<Box<dyn Cipher>> {
+        Err(Error::MechanismInvalid)
+    }
+    /// Generate a secret key: the attributes the token computes (`CKA_CLASS`,
+    /// `CKA_KEY_TYPE`, `CKA_VALUE`, …) from the application's template.
+    ///
+    /// # Errors
+    /// `TemplateIncomplete`, `TemplateInconsistent`, `KeySizeRange`.
+    fn generate_key(
+        &self,
+        _mech: &Mechanism,
+        _template: &[Attribute],
+        _rng: &mut dyn Rng,
+    ) -> Result<Vec<Attribute>> {
+        Err(Error::MechanismInvalid)
+    }
+    /// Generate a key pair: the computed attributes of the public and private objects.
+    ///
+    /// # Errors
+    /// `TemplateIncomplete`, `TemplateInconsistent`, `CurveNotSupported`, `KeySizeRange`.
+    fn generate_key_pair(
+        &self,
+        _mech: &Mechanism,
+        _public: &[Attribute],
+        _private: &[Attribute],
+        _rng: &mut dyn Rng,
+    ) -> Result<KeyPairAttributes> {
+        Err(Error::MechanismInvalid)
+    }
+}
+
+/// The type-specific attribute rules and checks of one key type.
+pub trait KeyKind: Sync {
+    /// The rules for objects of `class` with this key type, or `None` if the type has no
+    /// such class (an AES public key).
+    fn rules(&self, class: ObjectClass) -> Option<&'static [Rule]>;
+    /// Validate the key material and set the attributes derived from it
+    /// (`CKA_VALUE_LEN`, `CKA_EC_POINT`, `CKA_PUBLIC_KEY_INFO`, …).
+    ///
+    /// # Errors
+    /// `AttributeValueInvalid`, `TemplateInconsistent`, `TemplateIncomplete`, `KeySizeRange`.
+    fn complete(&self, obj: &mut Object, class: ObjectClass, origin: Origin) -> Result<()>;
+}
+
+/// Every key type the engine stores, sorted by code (a test keeps it so).
+pub static KEY_KINDS: &[(KeyType, &dyn KeyKind)] = &[
+    (KeyType::EC, &ops::ec_keys::EcKey),
+    (KeyType::GENERIC_SECRET, &ops::secret_keys::GENERIC),
+    (KeyType::AES, &ops::secret_keys::AES),
+    (KeyType::SHA_1_HMAC, &ops::secret_keys::GENERIC),
+    (KeyType::SHA256_HMAC, &ops::secret_keys::GENERIC),
+    (KeyType::SHA384_HMAC, &ops::secret_keys::GENERIC),
+    (KeyType::SHA512_HMAC, &ops::secret_keys::GENERIC),
+    (KeyType::SHA224_HMAC, &ops::secret_keys::GENERIC),
+    (KeyType::SHA3_224_HMAC, &ops::secret_keys::GENERIC),
+    (KeyType::SHA3_256_HMAC, &ops::secret_keys::GENERIC),
+    (KeyType::SHA3_384_HMAC, &ops::secret_keys::GENERIC),
+    (KeyType::SHA3_512_HMAC, &ops::secret_keys::GENERIC),
+    (KeyType::SHA512_224_HMAC, &ops::secret_keys::GENERIC),
+    (KeyType::SHA512_256_HMAC, &ops::secret_keys::GENERIC),
+];
+
+/// The rules and checks of a key type, or `None` for a type the engine does not store.
+pub fn key_kind(kt: KeyType) -> Option<&'static dyn KeyKind> {
+    KEY_KINDS.binary_search_by_key(&kt, |(k, _)| *k).ok().map(|i| KEY_KINDS[i].1)
+}
 
 /// The parameter shape a mechanism takes (front-ends parse exactly this from `CK_MECHANISM`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,7 +171,7 @@ pub enum ParamKind {
 }
 
 /// One row of the mechanism table.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct MechEntry {
     /// `CKM_*`.
     pub ty: MechanismType,
@@ -37,19 +179,37 @@ pub struct MechEntry {
     pub info: MechanismInfo,
     /// The parameter it takes.
     pub param: ParamKind,
+    /// Who implements it.
+    pub family: &'static dyn Family,
 }
 
-const fn m(ty: MechanismType, min: u64, max: u64, flags: u64, param: ParamKind) -> MechEntry {
-    MechEntry {
-        ty,
-        info: MechanismInfo {
-            min_key_size: min,
-            max_key_size: max,
-            flags,
-        },
-        param,
+impl core::fmt::Debug for MechEntry {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MechEntry").field("ty", &self.ty).field("info", &self.info).finish_non_exhaustive()
     }
 }
+
+const fn m(
+    ty: MechanismType,
+    min: u64,
+    max: u64,
+    flags: u64,
+    param: ParamKind,
+    family: &'static dyn Family,
+) -> MechEntry {
+    MechEntry { ty, info: MechanismInfo { min_key_size: min, max_key_size: max, flags }, param, family }
+}
+
+/// Digests are run by the engine directly; their rows name no family.
+struct NoFamily;
+impl Family for NoFamily {}
+
+const DIG: &dyn Family = &NoFamily;
+const HMAC: &dyn Family = &ops::hmac::Hmac;
+const ECDSA: &dyn Family = &ops::ecdsa::Ecdsa;
+const GCM: &dyn Family = &ops::gcm::Gcm;
+const KEYGEN: &dyn Family = &ops::secret_keys::SecretKeyGen;
+const ECGEN: &dyn Family = &ops::ec_keys::EcKeyGen;
 
 const SV: u64 = CKF_SIGN | CKF_VERIFY;
 const EC_FLAGS: u64 = CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS;
@@ -62,71 +222,56 @@ use ParamKind::{Gcm, None as NoParam, Ulong};
 
 /// Every mechanism the engine implements, sorted by code (a test keeps it so).
 pub static TABLE: &[MechEntry] = &[
-    m(M::SHA512_224, 0, 0, CKF_DIGEST, NoParam),
-    m(M::SHA512_224_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam),
-    m(M::SHA512_224_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong),
-    m(M::SHA512_256, 0, 0, CKF_DIGEST, NoParam),
-    m(M::SHA512_256_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam),
-    m(M::SHA512_256_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong),
-    m(M::SHA_1, 0, 0, CKF_DIGEST, NoParam),
-    m(M::SHA_1_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam),
-    m(M::SHA_1_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong),
-    m(M::SHA256, 0, 0, CKF_DIGEST, NoParam),
-    m(M::SHA256_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam),
-    m(M::SHA256_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong),
-    m(M::SHA224, 0, 0, CKF_DIGEST, NoParam),
-    m(M::SHA224_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam),
-    m(M::SHA224_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong),
-    m(M::SHA384, 0, 0, CKF_DIGEST, NoParam),
-    m(M::SHA384_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam),
-    m(M::SHA384_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong),
-    m(M::SHA512, 0, 0, CKF_DIGEST, NoParam),
-    m(M::SHA512_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam),
-    m(M::SHA512_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong),
-    m(M::SHA3_256, 0, 0, CKF_DIGEST, NoParam),
-    m(M::SHA3_256_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam),
-    m(M::SHA3_256_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong),
-    m(M::SHA3_224, 0, 0, CKF_DIGEST, NoParam),
-    m(M::SHA3_224_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam),
-    m(M::SHA3_224_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong),
-    m(M::SHA3_384, 0, 0, CKF_DIGEST, NoParam),
-    m(M::SHA3_384_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam),
-    m(M::SHA3_384_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong),
-    m(M::SHA3_512, 0, 0, CKF_DIGEST, NoParam),
-    m(M::SHA3_512_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam),
-    m(M::SHA3_512_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong),
+    m(M::SHA512_224, 0, 0, CKF_DIGEST, NoParam, DIG),
+    m(M::SHA512_224_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam, HMAC),
+    m(M::SHA512_224_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong, HMAC),
+    m(M::SHA512_256, 0, 0, CKF_DIGEST, NoParam, DIG),
+    m(M::SHA512_256_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam, HMAC),
+    m(M::SHA512_256_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong, HMAC),
+    m(M::SHA_1, 0, 0, CKF_DIGEST, NoParam, DIG),
+    m(M::SHA_1_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam, HMAC),
+    m(M::SHA_1_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong, HMAC),
+    m(M::SHA256, 0, 0, CKF_DIGEST, NoParam, DIG),
+    m(M::SHA256_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam, HMAC),
+    m(M::SHA256_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong, HMAC),
+    m(M::SHA224, 0, 0, CKF_DIGEST, NoParam, DIG),
+    m(M::SHA224_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam, HMAC),
+    m(M::SHA224_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong, HMAC),
+    m(M::SHA384, 0, 0, CKF_DIGEST, NoParam, DIG),
+    m(M::SHA384_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam, HMAC),
+    m(M::SHA384_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong, HMAC),
+    m(M::SHA512, 0, 0, CKF_DIGEST, NoParam, DIG),
+    m(M::SHA512_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam, HMAC),
+    m(M::SHA512_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong, HMAC),
+    m(M::SHA3_256, 0, 0, CKF_DIGEST, NoParam, DIG),
+    m(M::SHA3_256_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam, HMAC),
+    m(M::SHA3_256_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong, HMAC),
+    m(M::SHA3_224, 0, 0, CKF_DIGEST, NoParam, DIG),
+    m(M::SHA3_224_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam, HMAC),
+    m(M::SHA3_224_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong, HMAC),
+    m(M::SHA3_384, 0, 0, CKF_DIGEST, NoParam, DIG),
+    m(M::SHA3_384_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam, HMAC),
+    m(M::SHA3_384_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong, HMAC),
+    m(M::SHA3_512, 0, 0, CKF_DIGEST, NoParam, DIG),
+    m(M::SHA3_512_HMAC, HMAC_MIN, HMAC_MAX, SV, NoParam, HMAC),
+    m(M::SHA3_512_HMAC_GENERAL, HMAC_MIN, HMAC_MAX, SV, Ulong, HMAC),
     // Generic secret key generation sizes are in bits, as the spec says.
-    m(
-        M::GENERIC_SECRET_KEY_GEN,
-        8,
-        8 * HMAC_MAX,
-        CKF_GENERATE,
-        NoParam,
-    ),
-    m(
-        M::EC_KEY_PAIR_GEN,
-        256,
-        256,
-        CKF_GENERATE_KEY_PAIR | EC_FLAGS,
-        NoParam,
-    ),
-    m(M::ECDSA, 256, 256, SV | EC_FLAGS, NoParam),
-    m(M::ECDSA_SHA1, 256, 256, SV | EC_FLAGS, NoParam),
-    m(M::ECDSA_SHA224, 256, 256, SV | EC_FLAGS, NoParam),
-    m(M::ECDSA_SHA256, 256, 256, SV | EC_FLAGS, NoParam),
-    m(M::ECDSA_SHA384, 256, 256, SV | EC_FLAGS, NoParam),
-    m(M::ECDSA_SHA512, 256, 256, SV | EC_FLAGS, NoParam),
+    m(M::GENERIC_SECRET_KEY_GEN, 8, 8 * HMAC_MAX, CKF_GENERATE, NoParam, KEYGEN),
+    m(M::EC_KEY_PAIR_GEN, 256, 256, CKF_GENERATE_KEY_PAIR | EC_FLAGS, NoParam, ECGEN),
+    m(M::ECDSA, 256, 256, SV | EC_FLAGS, NoParam, ECDSA),
+    m(M::ECDSA_SHA1, 256, 256, SV | EC_FLAGS, NoParam, ECDSA),
+    m(M::ECDSA_SHA224, 256, 256, SV | EC_FLAGS, NoParam, ECDSA),
+    m(M::ECDSA_SHA256, 256, 256, SV | EC_FLAGS, NoParam, ECDSA),
+    m(M::ECDSA_SHA384, 256, 256, SV | EC_FLAGS, NoParam, ECDSA),
+    m(M::ECDSA_SHA512, 256, 256, SV | EC_FLAGS, NoParam, ECDSA),
     // AES key sizes are in bytes.
-    m(M::AES_KEY_GEN, 16, 32, CKF_GENERATE, NoParam),
-    m(M::AES_GCM, 16, 32, CKF_ENCRYPT | CKF_DECRYPT, Gcm),
+    m(M::AES_KEY_GEN, 16, 32, CKF_GENERATE, NoParam, KEYGEN),
+    m(M::AES_GCM, 16, 32, CKF_ENCRYPT | CKF_DECRYPT, Gcm, GCM),
 ];
 
 /// The table row of a mechanism.
 pub fn lookup(ty: MechanismType) -> Option<&'static MechEntry> {
-    TABLE
-        .binary_search_by_key(&ty, |e| e.ty)
-        .ok()
-        .map(|i| &TABLE[i])
+    TABLE.binary_search_by_key(&ty, |e| e.ty).ok().map(|i| &TABLE[i])
 }
 
 /// The parameter shape of a mechanism, or `None` if the engine does not implement it
@@ -140,26 +285,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn key_kinds_are_sorted() {
+        for w in KEY_KINDS.windows(2) {
+            assert!(w[0].0 < w[1].0, "{:?} must sort before {:?}", w[0].0, w[1].0);
+        }
+        assert!(key_kind(KeyType::AES).is_some());
+        assert!(key_kind(KeyType::RSA).is_none());
+    }
+
+    #[test]
     fn table_is_sorted_and_unique() {
         for w in TABLE.windows(2) {
-            assert!(
-                w[0].ty < w[1].ty,
-                "{:?} must sort before {:?}",
-                w[0].ty,
-                w[1].ty
-            );
+            assert!(w[0].ty < w[1].ty, "{:?} must sort before {:?}", w[0].ty, w[1].ty);
         }
     }
 
     #[test]
     fn every_row_has_an_operation() {
         for e in TABLE {
-            assert_ne!(
-                e.info.flags & !EC_FLAGS,
-                0,
-                "{:?} has no operation flag",
-                e.ty
-            );
+            assert_ne!(e.info.flags & !EC_FLAGS, 0, "{:?} has no operation flag", e.ty);
             assert!(e.info.min_key_size <= e.info.max_key_size);
             assert_eq!(lookup(e.ty).map(|x| x.ty), Some(e.ty));
         }

@@ -73,17 +73,12 @@ impl Object {
     /// True if every attribute of `template` is present here with an equal value
     /// (the `C_FindObjects` match).
     pub fn matches(&self, template: &[Attribute]) -> bool {
-        template
-            .iter()
-            .all(|a| self.attrs.get(&a.ty) == Some(&a.value))
+        template.iter().all(|a| self.attrs.get(&a.ty) == Some(&a.value))
     }
 
     /// Rough size in bytes (`C_GetObjectSize`): the sum of value lengths plus a per-attribute overhead.
     pub fn size(&self) -> u64 {
-        self.attrs
-            .values()
-            .map(|v| 16 + v.raw_len(crate::attribute::UlongWidth::Eight) as u64)
-            .sum()
+        self.attrs.values().map(|v| 16 + v.raw_len(crate::attribute::UlongWidth::Eight) as u64).sum()
     }
 
     /// Attributes as a list (for records).
@@ -93,8 +88,6 @@ impl Object {
 
     /// Rebuild from a record's attribute list.
     pub(crate) fn from_vec(attrs: Vec<(AttrType, AttrValue)>) -> Self {
-        Self {
-            attrs: attrs.into_iter().collect(),
-        }
+        Self { attrs: attrs.into_iter().collect() }
     }
 }

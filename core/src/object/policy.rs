@@ -7,26 +7,25 @@ use alloc::vec::Vec;
 
 use crate::attribute::{AttrValue, Attribute};
 use crate::consts::{AttrType, CertificateType, KeyType, MechanismType, ObjectClass};
-use crate::mechanism::ec;
 use crate::object::Object;
 use crate::{Error, Result};
 
 /// Required in a `C_CreateObject` template.
-const REQ: u8 = 1;
+pub const REQ: u8 = 1;
 /// Fixed once the object exists (`C_SetAttributeValue` → `CKR_ATTRIBUTE_READ_ONLY`).
-const FIXED: u8 = 2;
+pub const FIXED: u8 = 2;
 /// Set by the token only; an application may not give it (`CKR_ATTRIBUTE_READ_ONLY`).
-const TOKEN: u8 = 4;
+pub const TOKEN: u8 = 4;
 /// Key material: unreadable when the key is sensitive or unextractable.
-const SECRET: u8 = 8;
+pub const SECRET: u8 = 8;
 /// May change from true to false only.
-const TO_FALSE: u8 = 16;
+pub const TO_FALSE: u8 = 16;
 /// May change from false to true only.
-const TO_TRUE: u8 = 32;
+pub const TO_TRUE: u8 = 32;
 
 /// What a rule puts in an object when the template is silent.
 #[derive(Clone, Copy, Debug)]
-enum Dflt {
+pub enum Dflt {
     /// Nothing: the attribute is absent unless given.
     Absent,
     /// A boolean.
@@ -41,15 +40,23 @@ enum Dflt {
     NoMechanisms,
 }
 
+/// One attribute's rule for one class or key type.
 #[derive(Clone, Copy, Debug)]
-struct Rule {
+pub struct Rule {
     ty: AttrType,
     flags: u8,
     default: Dflt,
 }
 
+impl Rule {
+    /// A rule: the attribute, its flags (`REQ`, `FIXED`, …) and its default.
+    pub const fn new(ty: AttrType, flags: u8, default: Dflt) -> Self {
+        Self { ty, flags, default }
+    }
+}
+
 const fn r(ty: AttrType, flags: u8, default: Dflt) -> Rule {
-    Rule { ty, flags, default }
+    Rule::new(ty, flags, default)
 }
 
 use Dflt::{Absent, Empty, NoDate, NoMechanisms};
@@ -71,11 +78,8 @@ static STORAGE: &[Rule] = &[
     r(AttrType::UNIQUE_ID, TOKEN | FIXED, Absent),
 ];
 
-static DATA: &[Rule] = &[
-    r(AttrType::APPLICATION, 0, Empty),
-    r(AttrType::OBJECT_ID, 0, Empty),
-    r(AttrType::VALUE, 0, Empty),
-];
+static DATA: &[Rule] =
+    &[r(AttrType::APPLICATION, 0, Empty), r(AttrType::OBJECT_ID, 0, Empty), r(AttrType::VALUE, 0, Empty)];
 
 static CERTIFICATE: &[Rule] = &[
     r(AttrType::CERTIFICATE_TYPE, REQ | FIXED, Absent),
@@ -160,37 +164,6 @@ static SECRET_KEY: &[Rule] = &[
     r(AttrType::DERIVE_TEMPLATE, FIXED, Absent),
 ];
 
-static SECRET_VALUE: &[Rule] = &[
-    r(AttrType::VALUE, REQ | FIXED | SECRET, Absent),
-    r(AttrType::VALUE_LEN, FIXED, Absent),
-];
-
-static EC_PUBLIC: &[Rule] = &[
-    r(AttrType::EC_PARAMS, REQ | FIXED, Absent),
-    r(AttrType::EC_POINT, REQ | FIXED, Absent),
-];
-
-static EC_PRIVATE: &[Rule] = &[
-    r(AttrType::EC_PARAMS, REQ | FIXED, Absent),
-    r(AttrType::VALUE, REQ | FIXED | SECRET, Absent),
-    r(AttrType::EC_POINT, TOKEN | FIXED, Absent),
-];
-
-/// Secret-key types the engine stores and uses.
-pub const SECRET_KEY_TYPES: &[KeyType] = &[
-    KeyType::GENERIC_SECRET,
-    KeyType::AES,
-    KeyType::SHA_1_HMAC,
-    KeyType::SHA224_HMAC,
-    KeyType::SHA256_HMAC,
-    KeyType::SHA384_HMAC,
-    KeyType::SHA512_HMAC,
-    KeyType::SHA3_224_HMAC,
-    KeyType::SHA3_256_HMAC,
-    KeyType::SHA3_384_HMAC,
-    KeyType::SHA3_512_HMAC,
-];
-
 /// The rule sets that apply to an object of this class (and key or certificate type),
 /// most specific first, so a specific rule overrides a general one.
 fn rule_sets(class: ObjectClass, subtype: Option<u64>) -> Result<Vec<&'static [Rule]>> {
@@ -205,21 +178,16 @@ fn rule_sets(class: ObjectClass, subtype: Option<u64>) -> Result<Vec<&'static [R
             }
             sets.push(CERTIFICATE);
         }
-        ObjectClass::SECRET_KEY => {
+        ObjectClass::SECRET_KEY | ObjectClass::PUBLIC_KEY | ObjectClass::PRIVATE_KEY => {
             let kt = KeyType(subtype.ok_or(Error::TemplateIncomplete)?);
-            if !SECRET_KEY_TYPES.contains(&kt) {
-                return Err(Error::AttributeValueInvalid);
-            }
-            sets.extend([SECRET_VALUE, SECRET_KEY, KEY]);
-        }
-        ObjectClass::PUBLIC_KEY | ObjectClass::PRIVATE_KEY => {
-            let kt = KeyType(subtype.ok_or(Error::TemplateIncomplete)?);
-            let public = class == ObjectClass::PUBLIC_KEY;
-            match kt {
-                KeyType::EC => sets.push(if public { EC_PUBLIC } else { EC_PRIVATE }),
-                _ => return Err(Error::AttributeValueInvalid),
-            }
-            sets.extend([if public { PUBLIC_KEY } else { PRIVATE_KEY }, KEY]);
+            let kind = crate::mechanism::key_kind(kt).ok_or(Error::AttributeValueInvalid)?;
+            sets.push(kind.rules(class).ok_or(Error::AttributeValueInvalid)?);
+            sets.push(match class {
+                ObjectClass::SECRET_KEY => SECRET_KEY,
+                ObjectClass::PUBLIC_KEY => PUBLIC_KEY,
+                _ => PRIVATE_KEY,
+            });
+            sets.push(KEY);
         }
         _ => return Err(Error::AttributeValueInvalid),
     }
@@ -228,8 +196,7 @@ fn rule_sets(class: ObjectClass, subtype: Option<u64>) -> Result<Vec<&'static [R
 }
 
 fn find_rule(sets: &[&'static [Rule]], ty: AttrType) -> Option<Rule> {
-    sets.iter()
-        .find_map(|s| s.iter().find(|r| r.ty == ty).copied())
+    sets.iter().find_map(|s| s.iter().find(|r| r.ty == ty).copied())
 }
 
 fn subtype_attr(class: ObjectClass) -> Option<AttrType> {
@@ -262,10 +229,7 @@ pub fn find(template: &[Attribute], ty: AttrType) -> Option<&Attribute> {
 /// `TemplateInconsistent`.
 pub fn check_duplicates(template: &[Attribute]) -> Result<()> {
     for (i, a) in template.iter().enumerate() {
-        if template[i + 1..]
-            .iter()
-            .any(|b| b.ty == a.ty && b.value != a.value)
-        {
+        if template[i + 1..].iter().any(|b| b.ty == a.ty && b.value != a.value) {
             return Err(Error::TemplateInconsistent);
         }
     }
@@ -293,11 +257,8 @@ pub fn new_object(
         .and_then(Attribute::as_ulong)
         .map(ObjectClass)
         .ok_or(Error::TemplateIncomplete)?;
-    let subtype = subtype_attr(class).and_then(|a| {
-        find(template, a)
-            .or_else(|| find(generated, a))
-            .and_then(Attribute::as_ulong)
-    });
+    let subtype = subtype_attr(class)
+        .and_then(|a| find(template, a).or_else(|| find(generated, a)).and_then(Attribute::as_ulong));
     let sets = rule_sets(class, subtype)?;
 
     let mut obj = Object::default();
@@ -338,10 +299,8 @@ pub fn new_object(
     }
     obj.set(AttrType::UNIQUE_ID, AttrValue::Bytes(unique_id.to_vec()));
 
-    let is_key = matches!(
-        class,
-        ObjectClass::SECRET_KEY | ObjectClass::PUBLIC_KEY | ObjectClass::PRIVATE_KEY
-    );
+    let is_key =
+        matches!(class, ObjectClass::SECRET_KEY | ObjectClass::PUBLIC_KEY | ObjectClass::PRIVATE_KEY);
     if is_key {
         let (local, mech) = match origin {
             Origin::Create => (false, crate::info::UNAVAILABLE),
@@ -355,14 +314,8 @@ pub fn new_object(
         let extractable = obj.flag(AttrType::EXTRACTABLE);
         // Only a key born in the token can claim it was always sensitive / never extractable.
         let born_here = matches!(origin, Origin::Generate(_));
-        obj.set(
-            AttrType::ALWAYS_SENSITIVE,
-            AttrValue::Bool(born_here && sensitive),
-        );
-        obj.set(
-            AttrType::NEVER_EXTRACTABLE,
-            AttrValue::Bool(born_here && !extractable),
-        );
+        obj.set(AttrType::ALWAYS_SENSITIVE, AttrValue::Bool(born_here && sensitive));
+        obj.set(AttrType::NEVER_EXTRACTABLE, AttrValue::Bool(born_here && !extractable));
     }
     validate_key_material(&mut obj, class, origin)?;
     Ok(obj)
@@ -384,75 +337,19 @@ fn check_shape(a: &Attribute, _rule: &Rule) -> Result<()> {
             | (K::MechanismList, AttrValue::MechanismList(_))
             | (K::Template, AttrValue::Template(_))
     );
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::AttributeValueInvalid)
-    }
+    if ok { Ok(()) } else { Err(Error::AttributeValueInvalid) }
 }
 
-/// Per-key-type checks and the derived public attributes (`CKA_VALUE_LEN`, `CKA_EC_POINT`,
-/// `CKA_PUBLIC_KEY_INFO`).
+/// Per-key-type checks and the derived public attributes, by the key type's [`KeyKind`].
+///
+/// [`KeyKind`]: crate::mechanism::KeyKind
 fn validate_key_material(obj: &mut Object, class: ObjectClass, origin: Origin) -> Result<()> {
-    match class {
-        ObjectClass::SECRET_KEY => {
-            // Normalise a plain byte value to a secret one.
-            if let Some(AttrValue::Bytes(b)) = obj.get(AttrType::VALUE) {
-                let s = crate::secret::SecretBytes::from_slice(b);
-                obj.set(AttrType::VALUE, AttrValue::Secret(s));
-            }
-            let len = obj.bytes(AttrType::VALUE).map_or(0, <[u8]>::len);
-            let kt = obj.key_type().ok_or(Error::TemplateIncomplete)?;
-            let ok = match kt {
-                KeyType::AES => matches!(len, 16 | 24 | 32),
-                _ => (1..=1024).contains(&len),
-            };
-            if !ok {
-                return Err(match origin {
-                    Origin::Create => Error::AttributeValueInvalid,
-                    Origin::Generate(_) => Error::KeySizeRange,
-                });
-            }
-            match obj.ulong(AttrType::VALUE_LEN) {
-                Some(given) if given != len as u64 => return Err(Error::TemplateInconsistent),
-                _ => obj.set(AttrType::VALUE_LEN, AttrValue::Ulong(len as u64)),
-            }
-        }
-        ObjectClass::PUBLIC_KEY | ObjectClass::PRIVATE_KEY
-            if obj.key_type() == Some(KeyType::EC) =>
-        {
-            let params = obj
-                .bytes(AttrType::EC_PARAMS)
-                .ok_or(Error::TemplateIncomplete)?;
-            let curve = ec::parse_ec_params(params)?;
-            let point = if class == ObjectClass::PUBLIC_KEY {
-                let given = obj
-                    .bytes(AttrType::EC_POINT)
-                    .ok_or(Error::TemplateIncomplete)?;
-                ec::decode_ec_point(curve, given)?
-            } else {
-                let scalar = obj
-                    .bytes(AttrType::VALUE)
-                    .ok_or(Error::TemplateIncomplete)?;
-                // Some clients strip leading zero bytes of the scalar: store it at field length.
-                let scalar = ec::normalize_scalar(curve, scalar)?;
-                let point = ec::public_from_private(curve, scalar.expose())?;
-                obj.set(AttrType::VALUE, AttrValue::Secret(scalar));
-                point
-            };
-            // Store the point in the spec's form (DER OCTET STRING) whatever the client sent.
-            obj.set(
-                AttrType::EC_POINT,
-                AttrValue::Bytes(ec::encode_ec_point(&point)),
-            );
-            obj.set(
-                AttrType::PUBLIC_KEY_INFO,
-                AttrValue::Bytes(ec::public_key_info(curve, &point)),
-            );
-        }
-        _ => {}
+    if !matches!(class, ObjectClass::SECRET_KEY | ObjectClass::PUBLIC_KEY | ObjectClass::PRIVATE_KEY) {
+        return Ok(());
     }
-    Ok(())
+    let kt = obj.key_type().ok_or(Error::TemplateIncomplete)?;
+    let kind = crate::mechanism::key_kind(kt).ok_or(Error::AttributeValueInvalid)?;
+    kind.complete(obj, class, origin)
 }
 
 /// True if reading `ty` from `obj` would reveal key material the object protects.
@@ -494,10 +391,7 @@ pub fn set_attributes(obj: &Object, changes: &[Attribute], actor: Actor) -> Resu
         return Err(Error::ActionProhibited);
     }
     check_duplicates(changes)?;
-    let sets = rule_sets(
-        obj.class(),
-        subtype_attr(obj.class()).and_then(|a| obj.ulong(a)),
-    )?;
+    let sets = rule_sets(obj.class(), subtype_attr(obj.class()).and_then(|a| obj.ulong(a)))?;
     let mut new = obj.clone();
     for a in changes {
         let rule = find_rule(&sets, a.ty).ok_or(Error::AttributeTypeInvalid)?;
@@ -507,13 +401,7 @@ pub fn set_attributes(obj: &Object, changes: &[Attribute], actor: Actor) -> Resu
     Ok(new)
 }
 
-fn apply_change(
-    new: &mut Object,
-    old: &Object,
-    a: &Attribute,
-    rule: &Rule,
-    actor: Actor,
-) -> Result<()> {
+fn apply_change(new: &mut Object, old: &Object, a: &Attribute, rule: &Rule, actor: Actor) -> Result<()> {
     if rule.flags & (FIXED | TOKEN) != 0 {
         return Err(Error::AttributeReadOnly);
     }
@@ -538,20 +426,12 @@ fn apply_change(
 ///
 /// # Errors
 /// `ActionProhibited` (not copyable), and those of [`set_attributes`].
-pub fn copy_object(
-    obj: &Object,
-    template: &[Attribute],
-    actor: Actor,
-    unique_id: &[u8],
-) -> Result<Object> {
+pub fn copy_object(obj: &Object, template: &[Attribute], actor: Actor, unique_id: &[u8]) -> Result<Object> {
     if !obj.flag(AttrType::COPYABLE) {
         return Err(Error::ActionProhibited);
     }
     check_duplicates(template)?;
-    let sets = rule_sets(
-        obj.class(),
-        subtype_attr(obj.class()).and_then(|a| obj.ulong(a)),
-    )?;
+    let sets = rule_sets(obj.class(), subtype_attr(obj.class()).and_then(|a| obj.ulong(a)))?;
     let mut new = obj.clone();
     for a in template {
         let rule = find_rule(&sets, a.ty).ok_or(Error::AttributeTypeInvalid)?;

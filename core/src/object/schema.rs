@@ -83,10 +83,7 @@ pub static SCHEMA: &[(AttrType, AttrKind)] = &[
 
 /// The kind of an attribute's value, or `None` for a type the engine does not know.
 pub fn kind(ty: AttrType) -> Option<AttrKind> {
-    SCHEMA
-        .binary_search_by_key(&ty, |(t, _)| *t)
-        .ok()
-        .map(|i| SCHEMA[i].1)
+    SCHEMA.binary_search_by_key(&ty, |(t, _)| *t).ok().map(|i| SCHEMA[i].1)
 }
 
 #[cfg(test)]
@@ -96,12 +93,7 @@ mod tests {
     #[test]
     fn schema_is_sorted_and_unique() {
         for w in SCHEMA.windows(2) {
-            assert!(
-                w[0].0 < w[1].0,
-                "{:?} must sort before {:?}",
-                w[0].0,
-                w[1].0
-            );
+            assert!(w[0].0 < w[1].0, "{:?} must sort before {:?}", w[0].0, w[1].0);
         }
     }
 

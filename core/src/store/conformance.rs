@@ -191,9 +191,7 @@ fn apply_ok<S: Store + ?Sized>(s: &mut S, name: &str, expected: u64, b: &Batch) 
 
 /// A token's snapshot with records in id order (the suite does not require an order).
 fn snapshot<S: Store + ?Sized>(s: &mut S, name: &str) -> TokenSnapshot {
-    let mut snap = s
-        .load(name)
-        .unwrap_or_else(|e| panic!("load({name}) failed: {e:?}"));
+    let mut snap = s.load(name).unwrap_or_else(|e| panic!("load({name}) failed: {e:?}"));
     assert_eq!(snap.name, name, "snapshot carries the token's name");
     snap.records.sort_by_key(|(id, _)| *id);
     snap
@@ -215,20 +213,9 @@ fn all<S: Store + ?Sized>(s: &mut S) -> Vec<TokenSnapshot> {
 }
 
 fn assert_absent<S: Store + ?Sized>(s: &mut S, name: &str) {
-    assert_eq!(
-        s.load(name),
-        Err(StoreError::Failed(Error::TokenNotPresent)),
-        "load of missing token {name}"
-    );
-    assert_eq!(
-        s.generation(name),
-        Ok(0),
-        "generation of missing token {name}"
-    );
-    assert!(
-        !names(s).iter().any(|n| n == name),
-        "{name} must not be listed"
-    );
+    assert_eq!(s.load(name), Err(StoreError::Failed(Error::TokenNotPresent)), "load of missing token {name}");
+    assert_eq!(s.generation(name), Ok(0), "generation of missing token {name}");
+    assert!(!names(s).iter().any(|n| n == name), "{name} must not be listed");
 }
 
 const NOT_PRESENT: Result<u64, StoreError> = Err(StoreError::Failed(Error::TokenNotPresent));
@@ -250,12 +237,7 @@ pub fn create_token_with_metadata<S: Store + ?Sized>(s: &mut S) {
     assert_eq!(s.generation(A), Ok(1));
     assert_eq!(
         snapshot(s, A),
-        TokenSnapshot {
-            name: A.into(),
-            generation: 1,
-            meta: meta(1),
-            records: vec![(7, blob(7, 40))],
-        }
+        TokenSnapshot { name: A.into(), generation: 1, meta: meta(1), records: vec![(7, blob(7, 40))] }
     );
     assert_eq!(names(s), vec![TokenName::from(A)]);
 }
@@ -272,11 +254,7 @@ pub fn creating_without_metadata_is_refused<S: Store + ?Sized>(s: &mut S) {
         batch(vec![Op::PutMeta(meta(1)), Op::PutMeta(Vec::new())]),
     ];
     for b in &refused {
-        assert_eq!(
-            s.apply(A, 0, b),
-            NOT_PRESENT,
-            "{b:?} must not create a token"
-        );
+        assert_eq!(s.apply(A, 0, b), NOT_PRESENT, "{b:?} must not create a token");
         assert_absent(s, A);
     }
     // And the name is still free afterwards.
@@ -285,12 +263,7 @@ pub fn creating_without_metadata_is_refused<S: Store + ?Sized>(s: &mut S) {
 
 /// Replacing the metadata with nothing is refused like a creation without metadata.
 pub fn metadata_never_becomes_empty<S: Store + ?Sized>(s: &mut S) {
-    apply_ok(
-        s,
-        A,
-        0,
-        &batch(vec![Op::PutMeta(meta(1)), put(1, blob(1, 3))]),
-    );
+    apply_ok(s, A, 0, &batch(vec![Op::PutMeta(meta(1)), put(1, blob(1, 3))]));
     let before = snapshot(s, A);
     let b = batch(vec![put(2, blob(2, 3)), Op::PutMeta(Vec::new())]);
     assert_eq!(s.apply(A, 1, &b), NOT_PRESENT);
@@ -304,52 +277,28 @@ pub fn put_replace_delete<S: Store + ?Sized>(s: &mut S) {
     let g = apply_ok(s, A, 0, &batch(vec![Op::PutMeta(meta(1))]));
     assert_eq!(snapshot(s, A).records, Vec::new());
 
-    let g = apply_ok(
-        s,
-        A,
-        g,
-        &batch(vec![put(1, blob(1, 10)), put(2, blob(2, 20))]),
-    );
-    assert_eq!(
-        snapshot(s, A).records,
-        vec![(1, blob(1, 10)), (2, blob(2, 20))]
-    );
+    let g = apply_ok(s, A, g, &batch(vec![put(1, blob(1, 10)), put(2, blob(2, 20))]));
+    assert_eq!(snapshot(s, A).records, vec![(1, blob(1, 10)), (2, blob(2, 20))]);
 
     let g = apply_ok(s, A, g, &batch(vec![put(1, blob(9, 5))]));
-    assert_eq!(
-        snapshot(s, A).records,
-        vec![(1, blob(9, 5)), (2, blob(2, 20))]
-    );
+    assert_eq!(snapshot(s, A).records, vec![(1, blob(9, 5)), (2, blob(2, 20))]);
 
     let g = apply_ok(s, A, g, &batch(vec![del(2), del(99)]));
     let snap = snapshot(s, A);
     assert_eq!(snap.records, vec![(1, blob(9, 5))]);
-    assert_eq!(
-        snap.meta,
-        meta(1),
-        "metadata kept by batches without PutMeta"
-    );
+    assert_eq!(snap.meta, meta(1), "metadata kept by batches without PutMeta");
     assert_eq!(snap.generation, g);
 
     let g = apply_ok(s, A, g, &batch(vec![del(1)]));
     assert_eq!(snapshot(s, A).records, Vec::new());
-    assert_eq!(
-        names(s),
-        vec![TokenName::from(A)],
-        "a token without records still exists"
-    );
+    assert_eq!(names(s), vec![TokenName::from(A)], "a token without records still exists");
     assert_eq!(s.generation(A), Ok(g));
 }
 
 /// Operations of one batch take effect in order: the last operation on an id wins, and the
 /// last `PutMeta` wins.
 pub fn ops_apply_in_order<S: Store + ?Sized>(s: &mut S) {
-    let g = apply_ok(
-        s,
-        A,
-        0,
-        &batch(vec![Op::PutMeta(meta(1)), put(4, blob(4, 4))]),
-    );
+    let g = apply_ok(s, A, 0, &batch(vec![Op::PutMeta(meta(1)), put(4, blob(4, 4))]));
     let b = batch(vec![
         put(1, blob(1, 8)),
         del(1),
@@ -364,10 +313,7 @@ pub fn ops_apply_in_order<S: Store + ?Sized>(s: &mut S) {
     ]);
     apply_ok(s, A, g, &b);
     let snap = snapshot(s, A);
-    assert_eq!(
-        snap.records,
-        vec![(2, blob(3, 9)), (3, blob(4, 10)), (4, blob(5, 11))]
-    );
+    assert_eq!(snap.records, vec![(2, blob(3, 9)), (3, blob(4, 10)), (4, blob(5, 11))]);
     assert_eq!(snap.meta, meta(3));
 }
 
@@ -395,12 +341,7 @@ pub fn generation_increments_by_one<S: Store + ?Sized>(s: &mut S) {
 /// A writer holding an old (or future) generation is refused with `Stale { current }`, and
 /// the store is exactly as before.
 pub fn stale_writer_is_refused_and_changes_nothing<S: Store + ?Sized>(s: &mut S) {
-    let g = apply_ok(
-        s,
-        A,
-        0,
-        &batch(vec![Op::PutMeta(meta(1)), put(1, blob(1, 10))]),
-    );
+    let g = apply_ok(s, A, 0, &batch(vec![Op::PutMeta(meta(1)), put(1, blob(1, 10))]));
     let g = apply_ok(s, A, g, &batch(vec![put(2, blob(2, 10))]));
     let before = snapshot(s, A);
     let stale = [
@@ -421,10 +362,7 @@ pub fn stale_writer_is_refused_and_changes_nothing<S: Store + ?Sized>(s: &mut S)
         }
     }
     // A missing token is at generation 0: expecting anything else is stale too.
-    assert_eq!(
-        s.apply(B, 1, &batch(vec![Op::PutMeta(meta(1))])),
-        Err(StoreError::Stale { current: 0 })
-    );
+    assert_eq!(s.apply(B, 1, &batch(vec![Op::PutMeta(meta(1))])), Err(StoreError::Stale { current: 0 }));
     assert_absent(s, B);
     // And the right generation still works.
     apply_ok(s, A, g, &batch(vec![del(1)]));
@@ -437,12 +375,7 @@ pub fn wipe_removes_every_record_first<S: Store + ?Sized>(s: &mut S) {
         s,
         A,
         0,
-        &batch(vec![
-            Op::PutMeta(meta(1)),
-            put(1, blob(1, 10)),
-            put(2, blob(2, 10)),
-            put(3, blob(3, 10)),
-        ]),
+        &batch(vec![Op::PutMeta(meta(1)), put(1, blob(1, 10)), put(2, blob(2, 10)), put(3, blob(3, 10))]),
     );
     let g = apply_ok(s, A, g, &wipe(vec![put(2, blob(7, 3)), put(4, blob(4, 4))]));
     let snap = snapshot(s, A);
@@ -455,31 +388,16 @@ pub fn wipe_removes_every_record_first<S: Store + ?Sized>(s: &mut S) {
     assert_eq!(snap.meta, meta(2));
     assert_eq!(snap.generation, g);
 
-    apply_ok(
-        s,
-        B,
-        0,
-        &wipe(vec![Op::PutMeta(meta(3)), put(1, blob(1, 1))]),
-    );
+    apply_ok(s, B, 0, &wipe(vec![Op::PutMeta(meta(3)), put(1, blob(1, 1))]));
     assert_eq!(snapshot(s, B).records, vec![(1, blob(1, 1))]);
 }
 
 /// `list` names every token and `load_all` returns every token with all its records, each
 /// equal to what `load` returns.
 pub fn list_and_load_all_show_every_token<S: Store + ?Sized>(s: &mut S) {
-    apply_ok(
-        s,
-        B,
-        0,
-        &batch(vec![Op::PutMeta(meta(2)), put(1, blob(2, 5))]),
-    );
+    apply_ok(s, B, 0, &batch(vec![Op::PutMeta(meta(2)), put(1, blob(2, 5))]));
     apply_ok(s, A, 0, &batch(vec![Op::PutMeta(meta(1))]));
-    let g = apply_ok(
-        s,
-        C,
-        0,
-        &batch(vec![Op::PutMeta(meta(3)), put(5, blob(3, 5))]),
-    );
+    let g = apply_ok(s, C, 0, &batch(vec![Op::PutMeta(meta(3)), put(5, blob(3, 5))]));
     apply_ok(s, C, g, &batch(vec![put(6, blob(3, 6))]));
 
     assert_eq!(names(s), vec![TokenName::from(A), B.into(), C.into()]);
@@ -495,26 +413,13 @@ pub fn list_and_load_all_show_every_token<S: Store + ?Sized>(s: &mut S) {
 /// Tokens share nothing: records, metadata, generations, wipes and refusals of one token
 /// leave every other token alone, even when record ids coincide.
 pub fn tokens_are_independent<S: Store + ?Sized>(s: &mut S) {
-    let ga = apply_ok(
-        s,
-        A,
-        0,
-        &batch(vec![Op::PutMeta(meta(1)), put(1, blob(1, 10))]),
-    );
-    let gb = apply_ok(
-        s,
-        B,
-        0,
-        &batch(vec![Op::PutMeta(meta(2)), put(1, blob(2, 10))]),
-    );
+    let ga = apply_ok(s, A, 0, &batch(vec![Op::PutMeta(meta(1)), put(1, blob(1, 10))]));
+    let gb = apply_ok(s, B, 0, &batch(vec![Op::PutMeta(meta(2)), put(1, blob(2, 10))]));
     let b_before = snapshot(s, B);
 
     let ga = apply_ok(s, A, ga, &batch(vec![put(2, blob(1, 2)), del(1)]));
     let ga = apply_ok(s, A, ga, &wipe(vec![Op::PutMeta(meta(5))]));
-    assert_eq!(
-        s.apply(A, 0, &batch(vec![put(3, blob(3, 3))])),
-        Err(StoreError::Stale { current: ga })
-    );
+    assert_eq!(s.apply(A, 0, &batch(vec![put(3, blob(3, 3))])), Err(StoreError::Stale { current: ga }));
     assert_eq!(snapshot(s, B), b_before);
     assert_eq!(s.generation(B), Ok(gb));
     assert_eq!(s.generation(A), Ok(3));
@@ -540,34 +445,20 @@ pub fn ids_and_blobs_are_kept_exactly<S: Store + ?Sized>(s: &mut S) {
     assert_eq!(snap.meta, every_byte);
     assert_eq!(
         snap.records,
-        vec![
-            (0, Vec::new()),
-            (0x0123_4567_89ab_cdef, vec![0; 17]),
-            (u64::MAX, every_byte)
-        ]
+        vec![(0, Vec::new()), (0x0123_4567_89ab_cdef, vec![0; 17]), (u64::MAX, every_byte)]
     );
 }
 
 /// A 1 MiB record and a 1 MiB metadata record round-trip.
 pub fn large_blob_round_trips<S: Store + ?Sized>(s: &mut S) {
     const MIB: usize = 1 << 20;
-    let g = apply_ok(
-        s,
-        A,
-        0,
-        &batch(vec![Op::PutMeta(blob(0x55, MIB)), put(1, blob(1, MIB))]),
-    );
+    let g = apply_ok(s, A, 0, &batch(vec![Op::PutMeta(blob(0x55, MIB)), put(1, blob(1, MIB))]));
     let snap = snapshot(s, A);
     assert!(snap.meta == blob(0x55, MIB), "1 MiB metadata differs");
     assert_eq!(snap.records.len(), 1);
     assert!(snap.records[0].1 == blob(1, MIB), "1 MiB record differs");
     // Replacing it with a short one leaves no trace of the long one.
-    apply_ok(
-        s,
-        A,
-        g,
-        &batch(vec![put(1, blob(2, 3)), Op::PutMeta(meta(1))]),
-    );
+    apply_ok(s, A, g, &batch(vec![put(1, blob(2, 3)), Op::PutMeta(meta(1))]));
     let snap = snapshot(s, A);
     assert_eq!(snap.records, vec![(1, blob(2, 3))]);
     assert_eq!(snap.meta, meta(1));
@@ -587,17 +478,8 @@ pub fn many_records_round_trip<S: Store + ?Sized>(s: &mut S) {
     want.sort_by_key(|(id, _)| *id);
     assert_eq!(snapshot(s, A).records, want);
 
-    apply_ok(
-        s,
-        A,
-        g,
-        &batch((0..N).step_by(2).map(|i| del(id(i))).collect()),
-    );
-    let mut want: Vec<(RecordId, Vec<u8>)> = (0..N)
-        .skip(1)
-        .step_by(2)
-        .map(|i| (id(i), content(i)))
-        .collect();
+    apply_ok(s, A, g, &batch((0..N).step_by(2).map(|i| del(id(i))).collect()));
+    let mut want: Vec<(RecordId, Vec<u8>)> = (0..N).skip(1).step_by(2).map(|i| (id(i), content(i))).collect();
     want.sort_by_key(|(id, _)| *id);
     let snap = snapshot(s, A);
     assert_eq!(snap.records.len(), 500);
@@ -608,26 +490,11 @@ pub fn many_records_round_trip<S: Store + ?Sized>(s: &mut S) {
 /// After reopening, every token, record, metadata record and generation is still there.
 pub fn reopen_keeps_everything<H: Harness>(mut h: H, reopen: impl Fn(H) -> H) {
     let s = h.store();
-    let g = apply_ok(
-        s,
-        A,
-        0,
-        &batch(vec![Op::PutMeta(meta(1)), put(1, blob(1, 10))]),
-    );
-    let g = apply_ok(
-        s,
-        A,
-        g,
-        &batch(vec![put(2, blob(2, 1000)), put(3, blob(3, 1))]),
-    );
+    let g = apply_ok(s, A, 0, &batch(vec![Op::PutMeta(meta(1)), put(1, blob(1, 10))]));
+    let g = apply_ok(s, A, g, &batch(vec![put(2, blob(2, 1000)), put(3, blob(3, 1))]));
     let g = apply_ok(s, A, g, &batch(vec![del(3), Op::PutMeta(meta(2))]));
     assert_eq!(g, 3);
-    let gb = apply_ok(
-        s,
-        B,
-        0,
-        &batch(vec![Op::PutMeta(meta(3)), put(1, blob(4, 4))]),
-    );
+    let gb = apply_ok(s, B, 0, &batch(vec![Op::PutMeta(meta(3)), put(1, blob(4, 4))]));
     apply_ok(s, B, gb, &wipe(vec![put(9, blob(9, 9))]));
     let before = all(s);
     let listed = names(s);
@@ -638,10 +505,7 @@ pub fn reopen_keeps_everything<H: Harness>(mut h: H, reopen: impl Fn(H) -> H) {
     assert_eq!(names(s), listed);
     assert_eq!(s.generation(A), Ok(3));
     assert_eq!(s.generation(B), Ok(2));
-    assert_eq!(
-        snapshot(s, A).records,
-        vec![(1, blob(1, 10)), (2, blob(2, 1000))]
-    );
+    assert_eq!(snapshot(s, A).records, vec![(1, blob(1, 10)), (2, blob(2, 1000))]);
     assert_eq!(snapshot(s, B).records, vec![(9, blob(9, 9))]);
     assert_absent(s, C);
 }
@@ -651,20 +515,14 @@ pub fn reopen_keeps_everything<H: Harness>(mut h: H, reopen: impl Fn(H) -> H) {
 pub fn reopen_keeps_generation_checks<H: Harness>(mut h: H, reopen: impl Fn(H) -> H) {
     let s = h.store();
     let g = apply_ok(s, A, 0, &batch(vec![Op::PutMeta(meta(1))]));
-    assert_eq!(
-        s.apply(A, 0, &batch(vec![put(1, blob(1, 1))])),
-        Err(StoreError::Stale { current: g })
-    );
+    assert_eq!(s.apply(A, 0, &batch(vec![put(1, blob(1, 1))])), Err(StoreError::Stale { current: g }));
     assert_eq!(s.apply(B, 0, &batch(vec![put(1, blob(1, 1))])), NOT_PRESENT);
 
     let mut h = reopen(h);
     let s = h.store();
     assert_absent(s, B);
     assert_eq!(snapshot(s, A).records, Vec::new());
-    assert_eq!(
-        s.apply(A, 0, &batch(vec![Op::PutMeta(meta(2))])),
-        Err(StoreError::Stale { current: 1 })
-    );
+    assert_eq!(s.apply(A, 0, &batch(vec![Op::PutMeta(meta(2))])), Err(StoreError::Stale { current: 1 }));
     let g = apply_ok(s, A, g, &batch(vec![put(1, blob(1, 1))]));
 
     let mut h = reopen(h);

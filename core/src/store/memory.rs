@@ -39,10 +39,7 @@ impl Store for MemoryStore {
     }
 
     fn load(&mut self, name: &str) -> Result<TokenSnapshot, StoreError> {
-        let t = self
-            .tokens
-            .get(name)
-            .ok_or(StoreError::Failed(crate::Error::TokenNotPresent))?;
+        let t = self.tokens.get(name).ok_or(StoreError::Failed(crate::Error::TokenNotPresent))?;
         Ok(TokenSnapshot {
             name: name.into(),
             generation: t.generation,
@@ -102,15 +99,9 @@ mod tests {
     #[test]
     fn injected_failure_changes_nothing() {
         let mut s = MemoryStore::new();
-        let b = Batch {
-            ops: alloc::vec![Op::PutMeta(alloc::vec![1])],
-            wipe: false,
-        };
+        let b = Batch { ops: alloc::vec![Op::PutMeta(alloc::vec![1])], wipe: false };
         s.fail_next_apply(crate::Error::DeviceMemory);
-        assert_eq!(
-            s.apply("t", 0, &b),
-            Err(StoreError::Failed(crate::Error::DeviceMemory))
-        );
+        assert_eq!(s.apply("t", 0, &b), Err(StoreError::Failed(crate::Error::DeviceMemory)));
         assert_eq!(s.list().unwrap().len(), 0);
         assert_eq!(s.apply("t", 0, &b), Ok(1));
     }

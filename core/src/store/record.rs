@@ -53,15 +53,9 @@ pub fn encode<T: Serialize>(kind: RecordKind, value: &T) -> Result<Vec<u8>> {
 /// `DeviceError` for a wrong magic, kind or version, or a damaged body.
 pub fn decode<T: DeserializeOwned>(kind: RecordKind, blob: &[u8]) -> Result<T> {
     match blob {
-        [a, b, k, v, body @ ..]
-            if [*a, *b] == MAGIC && *k == kind as u8 && *v == FORMAT_VERSION =>
-        {
+        [a, b, k, v, body @ ..] if [*a, *b] == MAGIC && *k == kind as u8 && *v == FORMAT_VERSION => {
             let (value, rest) = postcard::take_from_bytes(body).map_err(|_| Error::DeviceError)?;
-            if rest.is_empty() {
-                Ok(value)
-            } else {
-                Err(Error::DeviceError)
-            }
+            if rest.is_empty() { Ok(value) } else { Err(Error::DeviceError) }
         }
         _ => Err(Error::DeviceError),
     }
@@ -77,10 +71,7 @@ mod tests {
             attrs: alloc::vec![
                 (AttrType::CLASS, AttrValue::Ulong(4)),
                 (AttrType::LABEL, AttrValue::Bytes(b"k".to_vec())),
-                (
-                    AttrType::VALUE,
-                    AttrValue::Secret(SecretBytes::from_slice(&[1; 16]))
-                ),
+                (AttrType::VALUE, AttrValue::Secret(SecretBytes::from_slice(&[1; 16]))),
             ],
         }
     }
@@ -89,37 +80,22 @@ mod tests {
     fn round_trip() {
         let blob = encode(RecordKind::Object, &sample()).unwrap();
         assert_eq!(&blob[..4], b"AHO\x01");
-        assert_eq!(
-            decode::<ObjectRecord>(RecordKind::Object, &blob).unwrap(),
-            sample()
-        );
+        assert_eq!(decode::<ObjectRecord>(RecordKind::Object, &blob).unwrap(), sample());
     }
 
     #[test]
     fn damage_is_refused() {
         let blob = encode(RecordKind::Object, &sample()).unwrap();
         // Wrong kind, unknown version, truncation, trailing bytes.
-        assert_eq!(
-            decode::<ObjectRecord>(RecordKind::Meta, &blob),
-            Err(Error::DeviceError)
-        );
+        assert_eq!(decode::<ObjectRecord>(RecordKind::Meta, &blob), Err(Error::DeviceError));
         let mut v2 = blob.clone();
         v2[3] = 2;
-        assert_eq!(
-            decode::<ObjectRecord>(RecordKind::Object, &v2),
-            Err(Error::DeviceError)
-        );
+        assert_eq!(decode::<ObjectRecord>(RecordKind::Object, &v2), Err(Error::DeviceError));
         for cut in 0..blob.len() {
-            assert!(
-                decode::<ObjectRecord>(RecordKind::Object, &blob[..cut]).is_err(),
-                "cut at {cut}"
-            );
+            assert!(decode::<ObjectRecord>(RecordKind::Object, &blob[..cut]).is_err(), "cut at {cut}");
         }
         let mut long = blob.clone();
         long.push(0);
-        assert_eq!(
-            decode::<ObjectRecord>(RecordKind::Object, &long),
-            Err(Error::DeviceError)
-        );
+        assert_eq!(decode::<ObjectRecord>(RecordKind::Object, &long), Err(Error::DeviceError));
     }
 }
