@@ -718,6 +718,52 @@ impl Engine {
         Ok(())
     }
 
+    // ---- snapshots ----
+
+    /// A portable snapshot of the token in `slot` (`exportToken`): its records exactly as
+    /// stored, so sealed data stays sealed.
+    ///
+    /// # Errors
+    /// `SlotIdInvalid`, `TokenNotRecognized` (the empty slot), store errors.
+    pub fn export_token(&mut self, slot: u64) -> Result<Vec<u8>> {
+        self.check_slot(slot)?;
+        self.refresh_token(slot)?;
+        let name = self.tokens.get(&slot).ok_or(Error::TokenNotRecognized)?.meta.serial.clone();
+        let snap = self.store.load(&name)?;
+        crate::store::snapshot::encode(&snap)
+    }
+
+    /// Take a snapshot made by [`Engine::export_token`] (here or elsewhere) into the store as
+    /// a new token in the empty slot; returns its slot id.
+    ///
+    /// # Errors
+    /// `DataInvalid` (not a snapshot), `DeviceError` (damaged metadata), `TokenNotRecognized`
+    /// (a token with that serial already exists here), store errors.
+    pub fn import_token(&mut self, bytes: &[u8]) -> Result<u64> {
+        self.refresh_slots()?;
+        let snap = crate::store::snapshot::decode(bytes)?;
+        if self.tokens.values().any(|t| t.meta.serial == snap.name) || self.store.generation(&snap.name)? != 0
+        {
+            return Err(Error::TokenNotRecognized);
+        }
+        let mut meta: TokenMeta =
+            crate::store::record::decode(crate::store::record::RecordKind::Meta, &snap.meta)?;
+        if meta.serial != snap.name {
+            return Err(Error::DataInvalid);
+        }
+        let slot = self.empty_slot_id();
+        meta.slot_id = slot;
+        let mut ops = alloc::vec![crate::store::Op::PutMeta(meta.encode()?)];
+        ops.extend(
+            snap.records.iter().map(|(id, blob)| crate::store::Op::Put { id: *id, blob: blob.clone() }),
+        );
+        let batch = crate::store::Batch { ops, wipe: false };
+        self.store.apply(&snap.name, 0, &batch)?;
+        let stored = self.store.load(&snap.name)?;
+        self.adopt(&stored);
+        Ok(slot)
+    }
+
     // ---- random ----
 
     /// `C_GenerateRandom`.

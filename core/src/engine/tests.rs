@@ -646,3 +646,24 @@ fn random_and_seed() {
     assert_eq!(e.seed_random(s, b"seed"), Err(Error::RandomSeedNotSupported));
     assert_eq!(e.generate_random(99, 1), Err(Error::SessionHandleInvalid));
 }
+
+#[test]
+fn export_and_import_move_a_token() {
+    let (mut e, s) = ready();
+    let h = e.create_object(s, &data_object(b"moved", true)).unwrap();
+    let _ = h;
+    let snap = e.export_token(0).unwrap();
+    assert_eq!(e.import_token(&snap), Err(Error::TokenNotRecognized), "already here");
+    assert_eq!(e.export_token(1), Err(Error::TokenNotRecognized), "the empty slot has no token");
+    // Another seed, so the serials differ (same-seed tokens share a serial by design).
+    let mut other = engine_on(MemoryStore::new(), 5);
+    other.init_token(0, SO, &pad("mine")).unwrap();
+    let slot = other.import_token(&snap).unwrap();
+    assert_eq!(slot, 1);
+    assert_eq!(other.slot_list(false).unwrap(), vec![0, 1, 2]);
+    let s2 = other.open_session(slot, RW).unwrap();
+    other.login(s2, UserType::USER, USER).unwrap();
+    other.find_objects_init(s2, &[Attribute::bytes(AttrType::LABEL, b"moved")]).unwrap();
+    assert_eq!(other.find_objects(s2, 5).unwrap().len(), 1);
+    assert_eq!(other.import_token(b"junk"), Err(Error::DataInvalid));
+}

@@ -11,6 +11,7 @@ use alloc::{string::String, vec::Vec};
 pub mod memory;
 /// The record format.
 pub mod record;
+pub mod snapshot;
 
 pub use memory::MemoryStore;
 
