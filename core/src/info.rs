@@ -122,14 +122,18 @@ impl Mechanism {
 }
 
 /// The parameter shapes the engine understands. Which one a mechanism takes is
-/// [`crate::mechanism::param_kind`]; a front-end parses exactly that shape.
+/// [`crate::mechanism::param_kind`]; a front-end parses exactly that shape (each variant
+/// names the `CK_*` structure it comes from).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MechParam {
     /// No parameter (`pParameter` NULL, `ulParameterLen` 0).
     None,
-    /// An opaque byte string (an IV, a `CK_BYTE` array).
+    /// An opaque byte string: an IV, a `CK_BYTE` array, a DH public value, or the data of
+    /// `CK_KEY_DERIVATION_STRING_DATA`.
     Bytes(Vec<u8>),
-    /// One `CK_ULONG` (e.g. `CK_MAC_GENERAL_PARAMS`: the MAC length in bytes).
+    /// One `CK_ULONG`: `CK_MAC_GENERAL_PARAMS` (the MAC length in bytes), `CK_EXTRACT_PARAMS`
+    /// (a bit index), or a `CK_OBJECT_HANDLE` (`CKM_CONCATENATE_BASE_AND_KEY`).
     Ulong(u64),
     /// `CK_GCM_PARAMS`.
     Gcm {
@@ -140,6 +144,207 @@ pub enum MechParam {
         /// `ulTagBits`.
         tag_bits: u64,
     },
+    /// `CK_CCM_PARAMS`.
+    Ccm {
+        /// `ulDataLen`: the total message length.
+        data_len: u64,
+        /// `pNonce`/`ulNonceLen`.
+        nonce: Vec<u8>,
+        /// `pAAD`/`ulAADLen`.
+        aad: Vec<u8>,
+        /// `ulMACLen` in bytes.
+        mac_len: u64,
+    },
+    /// `CK_AES_CTR_PARAMS`.
+    AesCtr {
+        /// `ulCounterBits`.
+        counter_bits: u64,
+        /// `cb`: the initial counter block.
+        block: [u8; 16],
+    },
+    /// `CK_SALSA20_CHACHA20_POLY1305_PARAMS`.
+    ChaCha20Poly1305 {
+        /// `pNonce`/`ulNonceLen`.
+        nonce: Vec<u8>,
+        /// `pAAD`/`ulAADLen`.
+        aad: Vec<u8>,
+    },
+    /// `CK_AES_CBC_ENCRYPT_DATA_PARAMS` (16-byte IV) or `CK_DES_CBC_ENCRYPT_DATA_PARAMS` (8-byte IV).
+    CbcEncryptData {
+        /// `iv`.
+        iv: Vec<u8>,
+        /// `pData`/`length`.
+        data: Vec<u8>,
+    },
+    /// `CK_RSA_PKCS_PSS_PARAMS`.
+    RsaPss(RsaPssParams),
+    /// `CK_RSA_PKCS_OAEP_PARAMS`.
+    RsaOaep(RsaOaepParams),
+    /// `CK_RSA_AES_KEY_WRAP_PARAMS`.
+    RsaAesKeyWrap {
+        /// `ulAESKeyBits`.
+        aes_key_bits: u64,
+        /// `pOAEPParams`.
+        oaep: RsaOaepParams,
+    },
+    /// `CK_EDDSA_PARAMS` (absent for plain Ed25519: [`MechParam::None`]).
+    Eddsa {
+        /// `phFlag`: the pre-hash (`ph`) variant.
+        prehash: bool,
+        /// `pContextData`/`ulContextDataLen`.
+        context: Vec<u8>,
+    },
+    /// `CK_ECDH1_DERIVE_PARAMS`.
+    Ecdh1 {
+        /// `kdf`: `CKD_*`.
+        kdf: u64,
+        /// `pSharedData`/`ulSharedDataLen`.
+        shared_data: Vec<u8>,
+        /// `pPublicData`/`ulPublicDataLen`: the other party's public key.
+        public_data: Vec<u8>,
+    },
+    /// `CK_SIGN_ADDITIONAL_CONTEXT` (ML-DSA, SLH-DSA).
+    SignContext {
+        /// `hedgeVariant`: `CKH_HEDGE_PREFERRED` / `_REQUIRED` / `CKH_DETERMINISTIC_REQUIRED`.
+        hedge: u64,
+        /// `pContext`/`ulContextLen`.
+        context: Vec<u8>,
+    },
+    /// `CK_HASH_SIGN_ADDITIONAL_CONTEXT` (HashML-DSA with a caller-chosen hash).
+    HashSignContext {
+        /// `hedgeVariant`.
+        hedge: u64,
+        /// `pContext`/`ulContextLen`.
+        context: Vec<u8>,
+        /// `hash`.
+        hash: MechanismType,
+    },
+    /// `CK_HKDF_PARAMS`.
+    Hkdf(HkdfParams),
+    /// `CK_PKCS5_PBKD2_PARAMS2`.
+    Pbkdf2(Pbkdf2Params),
+    /// `CK_SP800_108_KDF_PARAMS` / `CK_SP800_108_FEEDBACK_KDF_PARAMS`.
+    Sp800108(Sp800108Params),
+}
+
+/// `CK_RSA_PKCS_PSS_PARAMS`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RsaPssParams {
+    /// `hashAlg`.
+    pub hash: MechanismType,
+    /// `mgf`: `CKG_MGF1_*`.
+    pub mgf: u64,
+    /// `sLen`.
+    pub salt_len: u64,
+}
+
+/// `CK_RSA_PKCS_OAEP_PARAMS`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RsaOaepParams {
+    /// `hashAlg`.
+    pub hash: MechanismType,
+    /// `mgf`: `CKG_MGF1_*`.
+    pub mgf: u64,
+    /// `source`: 0 or `CKZ_DATA_SPECIFIED`.
+    pub source: u64,
+    /// `pSourceData`/`ulSourceDataLen`: the label.
+    pub source_data: Vec<u8>,
+}
+
+/// The salt of `CK_HKDF_PARAMS`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HkdfSalt {
+    /// `CKF_HKDF_SALT_NULL`.
+    Null,
+    /// `CKF_HKDF_SALT_DATA`.
+    Data(Vec<u8>),
+    /// `CKF_HKDF_SALT_KEY`: a key handle.
+    Key(u64),
+}
+
+/// `CK_HKDF_PARAMS`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HkdfParams {
+    /// `bExtract`.
+    pub extract: bool,
+    /// `bExpand`.
+    pub expand: bool,
+    /// `prfHashMechanism`.
+    pub prf: MechanismType,
+    /// `ulSaltType` with `pSalt`/`hSaltKey`.
+    pub salt: HkdfSalt,
+    /// `pInfo`/`ulInfoLen`.
+    pub info: Vec<u8>,
+}
+
+/// `CK_PKCS5_PBKD2_PARAMS2`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Pbkdf2Params {
+    /// `saltSource` (`CKZ_SALT_SPECIFIED`).
+    pub salt_source: u64,
+    /// `pSaltSourceData`.
+    pub salt: Vec<u8>,
+    /// `iterations`.
+    pub iterations: u64,
+    /// `prf`: `CKP_PKCS5_PBKD2_HMAC_*`.
+    pub prf: u64,
+    /// `pPrfData`.
+    pub prf_data: Vec<u8>,
+    /// `pPassword`/`ulPasswordLen`.
+    pub password: crate::secret::SecretBytes,
+}
+
+impl core::fmt::Debug for Pbkdf2Params {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Pbkdf2Params")
+            .field("iterations", &self.iterations)
+            .field("prf", &self.prf)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One `CK_PRF_DATA_PARAM` of an SP 800-108 KDF.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PrfDataParam {
+    /// `CK_SP800_108_ITERATION_VARIABLE`; `Some` carries its `CK_SP800_108_COUNTER_FORMAT`
+    /// (little endian, width in bits) for the counter KDF, `None` in feedback/pipeline mode.
+    IterationVariable(Option<CounterFormat>),
+    /// `CK_SP800_108_OPTIONAL_COUNTER`.
+    Counter(CounterFormat),
+    /// `CK_SP800_108_DKM_LENGTH`: `CK_SP800_108_DKM_LENGTH_FORMAT`.
+    DkmLength {
+        /// `dkmLengthMethod`: `CK_SP800_108_DKM_LENGTH_SUM_OF_KEYS` or `_SUM_OF_SEGMENTS`.
+        method: u64,
+        /// `bLittleEndian`.
+        little_endian: bool,
+        /// `ulWidthInBits`.
+        width_bits: u64,
+    },
+    /// `CK_SP800_108_BYTE_ARRAY`.
+    ByteArray(Vec<u8>),
+}
+
+/// `CK_SP800_108_COUNTER_FORMAT`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CounterFormat {
+    /// `bLittleEndian`.
+    pub little_endian: bool,
+    /// `ulWidthInBits`.
+    pub width_bits: u64,
+}
+
+/// `CK_SP800_108_KDF_PARAMS` / `CK_SP800_108_FEEDBACK_KDF_PARAMS`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sp800108Params {
+    /// `prfType`: the PRF mechanism (`CKM_SHA256_HMAC`, `CKM_AES_CMAC`, …).
+    pub prf: MechanismType,
+    /// `pDataParams`.
+    pub data: Vec<PrfDataParam>,
+    /// `pIV` (feedback mode only).
+    pub iv: Vec<u8>,
+    /// `pAdditionalDerivedKeys`: the template of each extra key; the front-end writes the new
+    /// handles back in order.
+    pub additional_keys: Vec<Vec<crate::attribute::Attribute>>,
 }
 
 /// What the front-end tells the engine about the caller's output buffer

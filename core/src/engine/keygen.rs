@@ -25,6 +25,7 @@ impl Engine {
     /// `CKA_VALUE_LEN`), `TemplateInconsistent`, `KeySizeRange`, policy and access errors.
     pub fn generate_key(&mut self, s: u64, mech: &Mechanism, template: &[Attribute]) -> Result<u64> {
         self.session_slot(s)?;
+        self.check_template_access(s, template)?;
         let generated = family(mech, CKF_GENERATE)?.generate_key(mech, template, self.rng.as_mut())?;
         let uid = new_unique_id(self.rng.as_mut())?;
         let obj = policy::new_object(template, &generated, Origin::Generate(mech.ty), &uid)?;
@@ -45,6 +46,8 @@ impl Engine {
         private: &[Attribute],
     ) -> Result<(u64, u64)> {
         self.session_slot(s)?;
+        self.check_template_access(s, public)?;
+        self.check_template_access(s, private)?;
         let (pub_gen, priv_gen) = family(mech, CKF_GENERATE_KEY_PAIR)?.generate_key_pair(
             mech,
             public,

@@ -148,7 +148,9 @@ impl Engine {
 
     /// Lines the front-end should log (damaged records, slot conflicts). Never secret.
     pub fn take_warnings(&mut self) -> Vec<String> {
-        core::mem::take(&mut self.warnings)
+        let mut w = core::mem::take(&mut self.warnings);
+        w.extend(self.store.take_warnings());
+        w
     }
 
     /// Take a token from a snapshot into the working set.

@@ -68,6 +68,21 @@ impl Engine {
         Ok(())
     }
 
+    /// The session checks that can be made from a template alone, before its content is
+    /// validated (so a read-only session hears `CKR_SESSION_READ_ONLY` whatever else is wrong).
+    pub(super) fn check_template_access(&self, s: u64, template: &[Attribute]) -> Result<()> {
+        let session = self.session(s)?;
+        let login = self.token(session.slot)?.login;
+        let flag = |ty| policy::find(template, ty).and_then(Attribute::as_bool) == Some(true);
+        if flag(AttrType::TOKEN) && !session.rw {
+            return Err(Error::SessionReadOnly);
+        }
+        if flag(AttrType::PRIVATE) && login != Some(UserType::USER) {
+            return Err(Error::UserNotLoggedIn);
+        }
+        Ok(())
+    }
+
     fn actor(&self, slot: u64) -> Result<Actor> {
         Ok(Actor { so: self.token(slot)?.login == Some(UserType::SO) })
     }
@@ -98,6 +113,7 @@ impl Engine {
     /// Template errors from the attribute policy; `SessionReadOnly`, `UserNotLoggedIn`.
     pub fn create_object(&mut self, s: u64, template: &[Attribute]) -> Result<u64> {
         self.session_slot(s)?;
+        self.check_template_access(s, template)?;
         let uid = new_unique_id(self.rng.as_mut())?;
         let obj = policy::new_object(template, &[], Origin::Create, &uid)?;
         let handles = self.insert_objects(s, alloc::vec![obj])?;

@@ -137,6 +137,12 @@ pub trait Store: Send {
     /// # Errors
     /// `StoreError::Failed` on I/O failure.
     fn list(&mut self) -> Result<Vec<TokenName>, StoreError>;
+
+    /// Lines worth logging that the store collected (damaged files it skipped, recoveries).
+    /// Never secret. The engine drains them into [`crate::engine::Engine::take_warnings`].
+    fn take_warnings(&mut self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 #[cfg(any(test, feature = "conformance"))]

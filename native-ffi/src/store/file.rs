@@ -1,0 +1,1242 @@
+//! The file store: one directory per token, one file per record, a journal per batch.
+//!
+//! # Layout
+//!
+//! ```text
+//! <root>/                          0700, created by `FileStore::open`
+//!   <token-name>/                  0700, one per token; the name is [A-Za-z0-9_-]{1,64}
+//!     meta.bin                     0600: generation (u64, little endian) ‖ metadata blob
+//!     objects/<16 hex digits>.rec  0600: one object record per file, the blob as is
+//!     .lock                        0600: flock(2) target (exclusive: apply; shared: read)
+//!     journal.bin                  only while a batch is being applied (or after a crash)
+//!     .tmp-<generation>-<n>        new contents of a batch, before they are renamed in
+//! ```
+//!
+//! Blobs are stored as given: the engine's records carry their own format version and, for
+//! private data, their own AEAD tag (DESIGN §3); whole-file renames mean a record file is
+//! never torn.
+//!
+//! # Applying a batch
+//!
+//! Under the token's exclusive lock:
+//! 1. complete any earlier interrupted batch (below), check the generation;
+//! 2. write each new record and the new `meta.bin` (new generation) as `.tmp-*` files,
+//!    fsync each, fsync the token directory;
+//! 3. write `journal.bin` — `"AHSMJNL1"` ‖ payload length (u64 LE) ‖ postcard payload ‖
+//!    SHA-256(payload) — naming the new generation, whether to wipe, which temp file becomes
+//!    which record, which records to delete, and the `meta.bin` temp; fsync it and the
+//!    directory. **This is the commit point.**
+//! 4. roll forward: wipe (delete every record file the journal does not install), delete,
+//!    rename the temps into `objects/`, fsync `objects/`; rename the `meta.bin` temp over
+//!    `meta.bin`, fsync the directory; delete the journal, fsync the directory.
+//!
+//! # Crash safety
+//!
+//! Before the commit point, the live files (`meta.bin`, `objects/`) are untouched; a crash
+//! leaves only temps and at most a journal whose length or checksum does not match, and
+//! recovery deletes both: the batch is absent. After it, every new content is durable in a
+//! temp the journal names, and rolling forward is idempotent (a rename whose temp is gone was
+//! done, deleting an absent file is done, the wipe spares the journal's targets), so
+//! recovery just runs step 4 again, as often as it is interrupted: the batch is present.
+//! Recovery runs at `open` for every token and, under the exclusive lock, whenever a reader
+//! or writer finds a journal — which, as writers hold the lock while one exists, means its
+//! writer died. Readers hold the shared lock, so they never see a batch half applied.
+//!
+//! If step 4 fails with an I/O error, the batch is still committed: `apply` returns the new
+//! generation (with a warning) and the next access completes it.
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use core::{
+    fmt,
+    sync::atomic::{AtomicU64, Ordering},
+};
+use std::{
+    fs::{self, DirBuilder, File, OpenOptions},
+    io::{self, Read, Write},
+    os::unix::fs::{DirBuilderExt, OpenOptionsExt},
+    path::{Path, PathBuf},
+};
+
+use anyhsm_core::{
+    Error,
+    store::{Batch, Op, RecordId, Store, StoreError, TokenName, TokenSnapshot},
+};
+use rustix::fs::FlockOperation;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+const META: &str = "meta.bin";
+const OBJECTS: &str = "objects";
+const JOURNAL: &str = "journal.bin";
+const LOCK: &str = ".lock";
+const TMP_PREFIX: &str = ".tmp-";
+const RECORD_SUFFIX: &str = ".rec";
+const JOURNAL_MAGIC: &[u8; 8] = b"AHSMJNL1";
+const FILE_MODE: u32 = 0o600;
+const DIR_MODE: u32 = 0o700;
+/// Warnings beyond this many, not yet taken, are dropped (nobody is reading them).
+const MAX_WARNINGS: usize = 1024;
+
+/// A [`Store`] keeping each token in its own directory under a root (see the module docs).
+#[derive(Debug)]
+pub struct FileStore {
+    root: PathBuf,
+    warnings: Vec<String>,
+}
+
+/// Why [`FileStore::open`] cannot use a root directory. `Display` names the path.
+#[derive(Debug)]
+pub struct OpenError {
+    path: PathBuf,
+    what: &'static str,
+    source: io::Error,
+}
+
+impl OpenError {
+    /// The root directory that could not be used.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The `CKR_*` this becomes: `CKR_DEVICE_ERROR`.
+    pub fn ck_error(&self) -> Error {
+        Error::DeviceError
+    }
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "token directory {}: {}: {}", self.path.display(), self.what, self.source)
+    }
+}
+
+impl core::error::Error for OpenError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// Internal failure: a store answer, or an I/O error with the file it happened on (which
+/// becomes a warning and a `CKR_DEVICE_*` at the trait boundary).
+#[derive(Debug)]
+enum Fail {
+    Store(StoreError),
+    Io { path: PathBuf, what: &'static str, source: io::Error },
+}
+
+type Result<T, E = Fail> = core::result::Result<T, E>;
+
+const NOT_PRESENT: Fail = Fail::Store(StoreError::Failed(Error::TokenNotPresent));
+
+trait At<T> {
+    /// Attach the file and the action to an I/O error.
+    fn at(self, path: &Path, what: &'static str) -> Result<T>;
+}
+
+impl<T> At<T> for io::Result<T> {
+    fn at(self, path: &Path, what: &'static str) -> Result<T> {
+        self.map_err(|source| Fail::Io { path: path.into(), what, source })
+    }
+}
+
+/// The `CKR_*` of an I/O error: a full disk or quota is `CKR_DEVICE_MEMORY`, the rest
+/// `CKR_DEVICE_ERROR`.
+fn io_error_code(e: &io::Error) -> Error {
+    match e.kind() {
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => Error::DeviceMemory,
+        _ => Error::DeviceError,
+    }
+}
+
+fn damaged(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.to_owned())
+}
+
+/// Where a test makes `apply` stop, as if the process died there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(test), allow(dead_code))]
+enum Stop {
+    Never,
+    AfterTemps,
+    /// Writing the journal fails with ENOSPC (an error, not a crash).
+    FullDisk,
+    TornJournal,
+    AfterJournal,
+    AfterRecords,
+    AfterMeta,
+}
+
+/// What a committed batch does, as the journal records it. Each record id appears once
+/// (the batch is collapsed to its final effect per id), so the steps commute.
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Journal {
+    /// The generation the batch produces.
+    generation: u64,
+    /// Delete every record file not in `installs` first.
+    wipe: bool,
+    /// The temp file that becomes `meta.bin`.
+    meta_tmp: String,
+    /// Temp file → `objects/<id>.rec`.
+    installs: Vec<(RecordId, String)>,
+    /// `objects/<id>.rec` to delete.
+    removes: Vec<RecordId>,
+}
+
+impl Journal {
+    fn encode(&self) -> Result<Vec<u8>> {
+        let payload =
+            postcard::to_allocvec(self).map_err(|_| Fail::Store(StoreError::Failed(Error::GeneralError)))?;
+        let len =
+            u64::try_from(payload.len()).map_err(|_| Fail::Store(StoreError::Failed(Error::GeneralError)))?;
+        let mut out = Vec::with_capacity(8 + 8 + payload.len() + 32);
+        out.extend_from_slice(JOURNAL_MAGIC);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&payload);
+        out.extend_from_slice(&Sha256::digest(&payload));
+        Ok(out)
+    }
+
+    /// The journal, or `None` if it is incomplete or damaged (then it was never committed).
+    fn decode(bytes: &[u8]) -> Option<Journal> {
+        let rest = bytes.strip_prefix(JOURNAL_MAGIC)?;
+        let (len, rest) = rest.split_first_chunk::<8>()?;
+        let len = usize::try_from(u64::from_le_bytes(*len)).ok()?;
+        if rest.len() != len.checked_add(32)? {
+            return None;
+        }
+        let (payload, sum) = rest.split_at(len);
+        if Sha256::digest(payload).as_slice() != sum {
+            return None;
+        }
+        let j: Journal = postcard::from_bytes(payload).ok()?;
+        let names_ok =
+            core::iter::once(&j.meta_tmp).chain(j.installs.iter().map(|(_, t)| t)).all(|t| is_tmp_name(t));
+        names_ok.then_some(j)
+    }
+}
+
+fn is_tmp_name(name: &str) -> bool {
+    name.len() <= 64
+        && name.starts_with(TMP_PREFIX)
+        && !name.contains("..")
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+/// Token names become directory names: only `[A-Za-z0-9_-]{1,64}`.
+fn is_token_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn record_file(id: RecordId) -> String {
+    format!("{id:016x}{RECORD_SUFFIX}")
+}
+
+/// The id of a record file name (exactly 16 lower-case hex digits + `.rec`).
+fn record_id(file: &str) -> Option<RecordId> {
+    let hex = file.strip_suffix(RECORD_SUFFIX)?;
+    let canonical = hex.len() == 16 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    canonical.then(|| RecordId::from_str_radix(hex, 16).ok()).flatten()
+}
+
+fn create_dir(path: &Path) -> Result<()> {
+    match DirBuilder::new().mode(DIR_MODE).create(path) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        r => r.at(path, "create directory"),
+    }
+}
+
+fn sync_dir(path: &Path) -> Result<()> {
+    File::open(path).and_then(|d| d.sync_all()).at(path, "sync directory")
+}
+
+/// Create (or truncate) `path` with mode 0600, write `data`, fsync.
+fn write_file(path: &Path, data: &[u8]) -> Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(FILE_MODE)
+        .open(path)
+        .at(path, "create")?;
+    f.write_all(data).at(path, "write")?;
+    f.sync_all().at(path, "sync")
+}
+
+/// Remove a file — or a directory sitting where a record file should be. Absent is fine.
+fn remove_any(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::IsADirectory || path.is_dir() => {
+            fs::remove_dir_all(path).at(path, "remove")
+        }
+        Err(e) => Err(e).at(path, "remove"),
+    }
+}
+
+fn exists(path: &Path) -> Result<bool> {
+    path.try_exists().at(path, "look up")
+}
+
+/// `flock(2)`, retried when a signal interrupts the wait.
+fn flock(file: &File, op: FlockOperation) -> io::Result<()> {
+    loop {
+        match rustix::fs::flock(file, op) {
+            Err(rustix::io::Errno::INTR) => {}
+            r => return r.map_err(io::Error::from),
+        }
+    }
+}
+
+/// A held advisory lock on a token's `.lock`; released when dropped (the file is closed).
+struct TokenLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl TokenLock {
+    fn acquire(dir: &Path, exclusive: bool) -> Result<TokenLock> {
+        let path = dir.join(LOCK);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(FILE_MODE)
+            .open(&path)
+            .at(&path, "open lock file")?;
+        let op = if exclusive { FlockOperation::LockExclusive } else { FlockOperation::LockShared };
+        flock(&file, op).at(&path, "lock")?;
+        Ok(TokenLock { file, path })
+    }
+
+    /// Shared → exclusive (not atomic: another writer may run in between, which is fine
+    /// for recovery, the only user).
+    fn upgrade(&self) -> Result<()> {
+        flock(&self.file, FlockOperation::LockExclusive).at(&self.path, "lock")
+    }
+}
+
+impl FileStore {
+    /// Open (creating it, mode 0700, if missing) the store rooted at `root`, and complete or
+    /// discard any batch a crashed process left behind.
+    ///
+    /// # Errors
+    /// [`OpenError`] (→ `CKR_DEVICE_ERROR`) if `root` cannot be created, is not a directory,
+    /// or is not readable and writable. Its `Display` names the path and the cause.
+    pub fn open(root: impl Into<PathBuf>) -> core::result::Result<FileStore, OpenError> {
+        let root_buf: PathBuf = root.into();
+        let root = root_buf.as_path();
+        let fail = |what, source| OpenError { path: root.to_path_buf(), what, source };
+        match fs::metadata(root) {
+            Ok(m) if !m.is_dir() => {
+                return Err(fail(
+                    "not a directory",
+                    io::Error::new(io::ErrorKind::NotADirectory, "it is a file"),
+                ));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => DirBuilder::new()
+                .recursive(true)
+                .mode(DIR_MODE)
+                .create(root)
+                .map_err(|e| fail("cannot create it", e))?,
+            Err(e) => return Err(fail("cannot look it up", e)),
+        }
+        // Unique per opener: several threads of one process may open the same root.
+        static PROBES: AtomicU64 = AtomicU64::new(0);
+        let n = PROBES.fetch_add(1, Ordering::Relaxed);
+        let probe = root.join(format!(".probe-{}-{n}", std::process::id()));
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(FILE_MODE)
+            .open(&probe)
+            .and_then(|_| fs::remove_file(&probe))
+            .map_err(|e| fail("not writable", e))?;
+
+        let mut store = FileStore { root: root_buf.clone(), warnings: Vec::new() };
+        let dirs = store.token_dirs().map_err(|e| fail("cannot be listed", e))?;
+        for (name, dir) in dirs {
+            let recovered = TokenLock::acquire(&dir, true).and_then(|_lock| store.recover(&dir));
+            if let Err(f) = recovered {
+                store.report("recover", &name, f);
+            }
+        }
+        Ok(store)
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Problems met since the last call that did not fail an operation: skipped damaged
+    /// records, recovered batches, and the detail of I/O errors. The module logs them.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        core::mem::take(&mut self.warnings)
+    }
+
+    fn warn(&mut self, message: String) {
+        if self.warnings.len() < MAX_WARNINGS {
+            self.warnings.push(message);
+        }
+    }
+
+    /// A `Fail` into the trait's error, keeping the I/O detail as a warning.
+    fn report(&mut self, action: &str, name: &str, f: Fail) -> StoreError {
+        match f {
+            Fail::Store(e) => e,
+            Fail::Io { path, what, source } => {
+                self.warn(format!("file store: {action} {name}: cannot {what} {}: {source}", path.display()));
+                StoreError::Failed(io_error_code(&source))
+            }
+        }
+    }
+
+    fn finish<T>(&mut self, action: &str, name: &str, r: Result<T>) -> Result<T, StoreError> {
+        r.map_err(|f| self.report(action, name, f))
+    }
+
+    fn token_dir(&self, name: &str) -> Result<PathBuf> {
+        if is_token_name(name) {
+            Ok(self.root.join(name))
+        } else {
+            Err(Fail::Store(StoreError::Failed(Error::ArgumentsBad)))
+        }
+    }
+
+    /// Every directory under the root whose name is a token name, sorted by name.
+    fn token_dirs(&self) -> io::Result<Vec<(TokenName, PathBuf)>> {
+        let mut dirs = Vec::new();
+        for entry in fs::read_dir(&self.root)? {
+            let entry = entry?;
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            if is_token_name(&name) && entry.file_type()?.is_dir() {
+                dirs.push((name, entry.path()));
+            }
+        }
+        dirs.sort();
+        Ok(dirs)
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Recovery.
+
+    /// Complete a committed batch or discard an uncommitted one, then delete stray temps.
+    /// The caller holds the exclusive lock.
+    fn recover(&mut self, dir: &Path) -> Result<()> {
+        let journal = dir.join(JOURNAL);
+        match fs::read(&journal) {
+            Ok(bytes) => match Journal::decode(&bytes) {
+                Some(j) => {
+                    self.warn(format!(
+                        "file store: completing a batch interrupted by a crash in {} \
+                         (generation {})",
+                        dir.display(),
+                        j.generation
+                    ));
+                    roll_forward(dir, &j, Stop::Never)?;
+                }
+                None => {
+                    self.warn(format!(
+                        "file store: discarding an incomplete journal in {} (a batch \
+                         interrupted before it was committed)",
+                        dir.display()
+                    ));
+                    fs::remove_file(&journal).at(&journal, "remove")?;
+                }
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).at(&journal, "read"),
+        }
+        let mut removed = false;
+        for entry in fs::read_dir(dir).at(dir, "list")? {
+            let entry = entry.at(dir, "list")?;
+            if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+                remove_any(&entry.path())?;
+                removed = true;
+            }
+        }
+        if removed {
+            sync_dir(dir)?;
+        }
+        Ok(())
+    }
+
+    /// After a failure before the commit point: make sure the batch leaves no trace.
+    fn discard_uncommitted(&mut self, dir: &Path) {
+        let journal = dir.join(JOURNAL);
+        if let Err(e) = fs::remove_file(&journal) {
+            if e.kind() != io::ErrorKind::NotFound {
+                // A journal that cannot be removed must at least not look complete.
+                let _ = OpenOptions::new().write(true).truncate(true).open(&journal);
+            }
+        }
+        if let Err(f) = self.recover(dir) {
+            let _ = self.report("clean up", &dir.to_string_lossy(), f);
+        }
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Reading.
+
+    /// Take the shared lock; if a crashed writer left a journal, upgrade and recover.
+    fn read_lock(&mut self, dir: &Path) -> Result<TokenLock> {
+        let lock = TokenLock::acquire(dir, false)?;
+        if exists(&dir.join(JOURNAL))? {
+            lock.upgrade()?;
+            self.recover(dir)?;
+        }
+        Ok(lock)
+    }
+
+    fn load_token(&mut self, name: &str) -> Result<TokenSnapshot> {
+        let dir = self.token_dir(name)?;
+        if !exists(&dir)? {
+            return Err(NOT_PRESENT);
+        }
+        let _lock = self.read_lock(&dir)?;
+        let (generation, meta) = read_meta(&dir)?.ok_or(NOT_PRESENT)?;
+        let records = self.read_records(&dir)?;
+        Ok(TokenSnapshot { name: name.into(), generation, meta, records })
+    }
+
+    /// Every readable record, by id. An unreadable or misnamed file is skipped and reported.
+    fn read_records(&mut self, dir: &Path) -> Result<Vec<(RecordId, Vec<u8>)>> {
+        let objects = dir.join(OBJECTS);
+        let entries = match fs::read_dir(&objects) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            r => r.at(&objects, "list")?,
+        };
+        let mut records = Vec::new();
+        for entry in entries {
+            let path = entry.at(&objects, "list")?.path();
+            let id = path.file_name().and_then(|f| f.to_str()).and_then(record_id);
+            let Some(id) = id else {
+                self.warn(format!("file store: ignoring {}: not a record file name", path.display()));
+                continue;
+            };
+            match fs::read(&path) {
+                Ok(blob) => records.push((id, blob)),
+                Err(e) => self.warn(format!("file store: skipping damaged record {}: {e}", path.display())),
+            }
+        }
+        records.sort_by_key(|(id, _)| *id);
+        Ok(records)
+    }
+
+    fn token_generation(&mut self, name: &str) -> Result<u64> {
+        let dir = self.token_dir(name)?;
+        if !exists(&dir)? {
+            return Ok(0);
+        }
+        let _lock = self.read_lock(&dir)?;
+        read_generation(&dir).map(|g| g.unwrap_or(0))
+    }
+
+    fn list_tokens(&mut self) -> Result<Vec<TokenName>> {
+        let dirs = self.token_dirs().at(&self.root, "list")?;
+        let mut names = Vec::with_capacity(dirs.len());
+        for (name, dir) in dirs {
+            // A crashed creator's journal may be all there is of a new token.
+            if exists(&dir.join(JOURNAL))? {
+                let recovered = TokenLock::acquire(&dir, true).and_then(|_l| self.recover(&dir));
+                if let Err(f) = recovered {
+                    self.report("recover", &name, f);
+                }
+            }
+            if exists(&dir.join(META))? {
+                names.push(name);
+            }
+        }
+        Ok(names)
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Writing.
+
+    fn apply_batch(&mut self, name: &str, expected: u64, batch: &Batch, stop: Stop) -> Result<u64> {
+        let dir = self.token_dir(name)?;
+
+        // The batch's final effect: last PutMeta, last op per record id.
+        let mut new_meta: Option<&[u8]> = None;
+        let mut changes: BTreeMap<RecordId, Option<&[u8]>> = BTreeMap::new();
+        for op in &batch.ops {
+            match op {
+                Op::PutMeta(m) => new_meta = Some(m),
+                Op::Put { id, blob } => {
+                    changes.insert(*id, Some(blob));
+                }
+                Op::Delete { id } => {
+                    changes.insert(*id, None);
+                }
+            }
+        }
+
+        if !exists(&dir)? {
+            if expected != 0 {
+                return Err(Fail::Store(StoreError::Stale { current: 0 }));
+            }
+            if new_meta.is_none_or(<[u8]>::is_empty) {
+                return Err(NOT_PRESENT);
+            }
+            create_dir(&dir)?;
+            create_dir(&dir.join(OBJECTS))?;
+            sync_dir(&dir)?;
+            sync_dir(&self.root)?;
+        }
+
+        let _lock = TokenLock::acquire(&dir, true)?;
+        self.recover(&dir)?;
+        let current = read_generation(&dir)?.unwrap_or(0);
+        if current != expected {
+            return Err(Fail::Store(StoreError::Stale { current }));
+        }
+        let meta: Vec<u8> = match new_meta {
+            Some(m) => m.to_vec(),
+            None if current == 0 => return Err(NOT_PRESENT),
+            None => read_meta(&dir)?.ok_or(NOT_PRESENT)?.1,
+        };
+        if meta.is_empty() {
+            return Err(NOT_PRESENT);
+        }
+        let generation = current.checked_add(1).ok_or(Fail::Store(StoreError::Failed(Error::DeviceError)))?;
+
+        let mut journal = Journal {
+            generation,
+            wipe: batch.wipe,
+            meta_tmp: format!("{TMP_PREFIX}{generation}-meta"),
+            installs: Vec::new(),
+            removes: Vec::new(),
+        };
+        let mut temps: Vec<(String, &[u8])> = Vec::new();
+        for (n, (id, change)) in changes.iter().enumerate() {
+            match change {
+                Some(blob) => {
+                    let tmp = format!("{TMP_PREFIX}{generation}-{n}");
+                    journal.installs.push((*id, tmp.clone()));
+                    temps.push((tmp, blob));
+                }
+                None => journal.removes.push(*id),
+            }
+        }
+        let mut meta_file = Vec::with_capacity(8 + meta.len());
+        meta_file.extend_from_slice(&generation.to_le_bytes());
+        meta_file.extend_from_slice(&meta);
+        temps.push((journal.meta_tmp.clone(), &meta_file));
+
+        match stage(&dir, &journal, &temps, stop) {
+            Ok(true) => {}
+            Ok(false) => return Ok(generation), // a test's simulated crash
+            Err(f) => {
+                self.discard_uncommitted(&dir);
+                return Err(f);
+            }
+        }
+
+        // Committed: from here on the batch is durable and will be completed.
+        if let Err(f) = roll_forward(&dir, &journal, stop) {
+            let _ = self.report("complete batch of", name, f);
+            self.warn(format!(
+                "file store: the batch of {name} (generation {generation}) is committed and \
+                 will be completed at the next access"
+            ));
+        }
+        Ok(generation)
+    }
+}
+
+/// Steps 2 and 3: the temps, then the journal. `Ok(false)` when a test stops it early.
+fn stage(dir: &Path, journal: &Journal, temps: &[(String, &[u8])], stop: Stop) -> Result<bool> {
+    for (tmp, data) in temps {
+        write_file(&dir.join(tmp), data)?;
+    }
+    sync_dir(dir)?;
+    if stop == Stop::AfterTemps {
+        return Ok(false);
+    }
+    let mut frame = journal.encode()?;
+    let path = dir.join(JOURNAL);
+    if stop == Stop::FullDisk {
+        write_file(&path, &frame[..frame.len() / 2])?;
+        return Err(io::Error::from(io::ErrorKind::StorageFull)).at(&path, "write");
+    }
+    if stop == Stop::TornJournal {
+        frame.truncate(frame.len() / 2);
+    }
+    write_file(&path, &frame)?;
+    sync_dir(dir)?;
+    Ok(!matches!(stop, Stop::TornJournal | Stop::AfterJournal))
+}
+
+/// Step 4, idempotent: may run any number of times over a committed journal.
+fn roll_forward(dir: &Path, j: &Journal, stop: Stop) -> Result<()> {
+    let objects = dir.join(OBJECTS);
+    create_dir(&objects)?;
+    if j.wipe {
+        let keep: BTreeSet<String> = j.installs.iter().map(|(id, _)| record_file(*id)).collect();
+        for entry in fs::read_dir(&objects).at(&objects, "list")? {
+            let entry = entry.at(&objects, "list")?;
+            if !keep.contains(&*entry.file_name().to_string_lossy()) {
+                remove_any(&entry.path())?;
+            }
+        }
+    }
+    for id in &j.removes {
+        remove_any(&objects.join(record_file(*id)))?;
+    }
+    for (id, tmp) in &j.installs {
+        let target = objects.join(record_file(*id));
+        if target.is_dir() {
+            // A damaged record (a directory where the file should be) is being replaced.
+            remove_any(&target)?;
+        }
+        match fs::rename(dir.join(tmp), &target) {
+            // The temp is gone: this rename was done by an earlier, interrupted run.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            r => r.at(&target, "rename into place")?,
+        }
+    }
+    sync_dir(&objects)?;
+    if stop == Stop::AfterRecords {
+        return Ok(());
+    }
+    match fs::rename(dir.join(&j.meta_tmp), dir.join(META)) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        r => r.at(&dir.join(META), "rename into place")?,
+    }
+    sync_dir(dir)?;
+    if stop == Stop::AfterMeta {
+        return Ok(());
+    }
+    let journal = dir.join(JOURNAL);
+    match fs::remove_file(&journal) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        r => r.at(&journal, "remove")?,
+    }
+    sync_dir(dir)
+}
+
+/// `meta.bin`: `None` if absent (no token), an error if shorter than its generation.
+fn read_meta(dir: &Path) -> Result<Option<(u64, Vec<u8>)>> {
+    let path = dir.join(META);
+    let mut bytes = match fs::read(&path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        r => r.at(&path, "read")?,
+    };
+    let Some((generation, _)) = bytes.split_first_chunk::<8>() else {
+        return Err(damaged("shorter than its 8-byte generation")).at(&path, "read");
+    };
+    let generation = u64::from_le_bytes(*generation);
+    bytes.drain(..8);
+    Ok(Some((generation, bytes)))
+}
+
+/// The generation prefix of `meta.bin` alone: one small read.
+fn read_generation(dir: &Path) -> Result<Option<u64>> {
+    let path = dir.join(META);
+    let mut f = match File::open(&path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        r => r.at(&path, "open")?,
+    };
+    let mut generation = [0u8; 8];
+    match f.read_exact(&mut generation) {
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            Err(damaged("shorter than its 8-byte generation")).at(&path, "read")
+        }
+        r => r.at(&path, "read").map(|()| Some(u64::from_le_bytes(generation))),
+    }
+}
+
+impl Store for FileStore {
+    fn take_warnings(&mut self) -> Vec<String> {
+        core::mem::take(&mut self.warnings)
+    }
+
+    fn load_all(&mut self) -> Result<Vec<TokenSnapshot>, StoreError> {
+        let names = self.list()?;
+        let mut snapshots = Vec::with_capacity(names.len());
+        for name in names {
+            match self.load_token(&name) {
+                Ok(s) => snapshots.push(s),
+                // Gone since it was listed (another process cannot delete tokens yet, but
+                // a person can).
+                Err(Fail::Store(StoreError::Failed(Error::TokenNotPresent))) => {}
+                Err(f) => {
+                    let e = self.report("load", &name, f);
+                    self.warn(format!("file store: skipping token {name}: {e:?}"));
+                }
+            }
+        }
+        Ok(snapshots)
+    }
+
+    fn load(&mut self, name: &str) -> Result<TokenSnapshot, StoreError> {
+        let r = self.load_token(name);
+        self.finish("load", name, r)
+    }
+
+    fn generation(&mut self, name: &str) -> Result<u64, StoreError> {
+        let r = self.token_generation(name);
+        self.finish("read generation of", name, r)
+    }
+
+    fn apply(&mut self, name: &str, expected: u64, batch: &Batch) -> Result<u64, StoreError> {
+        let r = self.apply_batch(name, expected, batch, Stop::Never);
+        self.finish("apply batch to", name, r)
+    }
+
+    fn list(&mut self) -> Result<Vec<TokenName>, StoreError> {
+        let r = self.list_tokens();
+        self.finish("list", "tokens", r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    anyhsm_core::store_conformance_tests!(
+        {
+            let dir = tempfile::tempdir().unwrap();
+            (FileStore::open(dir.path().join("tokens")).unwrap(), dir)
+        },
+        reopen = |(store, dir): (FileStore, tempfile::TempDir)| {
+            drop(store);
+            (FileStore::open(dir.path().join("tokens")).unwrap(), dir)
+        }
+    );
+
+    const A: &str = "ANYHSM0000000001";
+    const B: &str = "ANYHSM0000000002";
+
+    fn new_store() -> (FileStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        (FileStore::open(dir.path().join("tokens")).unwrap(), dir)
+    }
+
+    fn reopen(s: &FileStore) -> FileStore {
+        FileStore::open(s.root()).unwrap()
+    }
+
+    fn batch(ops: Vec<Op>) -> Batch {
+        Batch { ops, wipe: false }
+    }
+
+    fn put(id: RecordId, blob: &[u8]) -> Op {
+        Op::Put { id, blob: blob.to_vec() }
+    }
+
+    /// Token A at generation 1 with records 1 and 2.
+    fn token_a(s: &mut FileStore) {
+        let b = batch(vec![Op::PutMeta(b"meta-1".to_vec()), put(1, b"one"), put(2, b"two")]);
+        assert_eq!(s.apply(A, 0, &b), Ok(1));
+    }
+
+    /// The batch every crash test interrupts: replaces 1, deletes 2, adds 3, new metadata.
+    fn second_batch() -> Batch {
+        batch(vec![put(1, b"ONE"), Op::Delete { id: 2 }, put(3, b"three"), Op::PutMeta(b"meta-2".to_vec())])
+    }
+
+    fn records(s: &mut FileStore, name: &str) -> Vec<(RecordId, Vec<u8>)> {
+        s.load(name).unwrap().records
+    }
+
+    fn assert_second_batch_absent(s: &mut FileStore) {
+        let snap = s.load(A).unwrap();
+        assert_eq!(snap.generation, 1);
+        assert_eq!(snap.meta, b"meta-1");
+        assert_eq!(snap.records, vec![(1, b"one".to_vec()), (2, b"two".to_vec())]);
+        assert_eq!(s.generation(A), Ok(1));
+    }
+
+    fn assert_second_batch_present(s: &mut FileStore) {
+        let snap = s.load(A).unwrap();
+        assert_eq!(snap.generation, 2);
+        assert_eq!(snap.meta, b"meta-2");
+        assert_eq!(snap.records, vec![(1, b"ONE".to_vec()), (3, b"three".to_vec())]);
+        assert_eq!(s.generation(A), Ok(2));
+    }
+
+    /// Only the live files are left: no journal, no temps.
+    fn assert_clean(s: &FileStore, name: &str) {
+        let mut left: Vec<String> = fs::read_dir(s.root().join(name))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, vec![".lock", "meta.bin", "objects"]);
+    }
+
+    fn crash(s: &mut FileStore, at: Stop) -> u64 {
+        s.apply_batch(A, 1, &second_batch(), at).unwrap()
+    }
+
+    fn warnings_contain(s: &mut FileStore, needle: &str) -> bool {
+        s.take_warnings().iter().any(|w| w.contains(needle))
+    }
+
+    #[test]
+    fn crash_before_the_journal_leaves_nothing() {
+        let (mut s, _d) = new_store();
+        token_a(&mut s);
+        crash(&mut s, Stop::AfterTemps);
+        assert!(s.root().join(A).join(".tmp-2-meta").exists(), "the crash left temps");
+        let mut s = reopen(&s);
+        assert_clean(&s, A);
+        assert_second_batch_absent(&mut s);
+        // And the store carries on from generation 1.
+        assert_eq!(s.apply(A, 1, &second_batch()), Ok(2));
+        assert_second_batch_present(&mut s);
+    }
+
+    #[test]
+    fn torn_journal_is_discarded_with_the_temps() {
+        let (mut s, _d) = new_store();
+        token_a(&mut s);
+        crash(&mut s, Stop::TornJournal);
+        assert!(s.root().join(A).join(JOURNAL).exists());
+        let mut s = reopen(&s);
+        assert!(warnings_contain(&mut s, "incomplete journal"));
+        assert_clean(&s, A);
+        assert_second_batch_absent(&mut s);
+    }
+
+    #[test]
+    fn journal_with_a_bad_checksum_is_discarded() {
+        let (mut s, _d) = new_store();
+        token_a(&mut s);
+        crash(&mut s, Stop::AfterJournal);
+        let path = s.root().join(A).join(JOURNAL);
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[20] ^= 1;
+        fs::write(&path, &bytes).unwrap();
+        let mut s = reopen(&s);
+        assert!(warnings_contain(&mut s, "incomplete journal"));
+        assert_clean(&s, A);
+        assert_second_batch_absent(&mut s);
+    }
+
+    #[test]
+    fn committed_journal_is_rolled_forward_at_open() {
+        for at in [Stop::AfterJournal, Stop::AfterRecords, Stop::AfterMeta] {
+            let (mut s, _d) = new_store();
+            token_a(&mut s);
+            assert_eq!(crash(&mut s, at), 2);
+            assert!(s.root().join(A).join(JOURNAL).exists(), "{at:?}");
+            let mut s = reopen(&s);
+            assert!(warnings_contain(&mut s, "completing a batch"), "{at:?}");
+            assert_clean(&s, A);
+            assert_second_batch_present(&mut s);
+        }
+    }
+
+    #[test]
+    fn committed_journal_is_rolled_forward_by_readers_and_writers() {
+        // load
+        let (mut s, _d) = new_store();
+        token_a(&mut s);
+        crash(&mut s, Stop::AfterJournal);
+        assert_second_batch_present(&mut s);
+        assert_clean(&s, A);
+        // generation
+        let (mut s, _d) = new_store();
+        token_a(&mut s);
+        crash(&mut s, Stop::AfterRecords);
+        assert_eq!(s.generation(A), Ok(2));
+        assert_clean(&s, A);
+        // apply: the stale writer learns the rolled-forward generation
+        let (mut s, _d) = new_store();
+        token_a(&mut s);
+        crash(&mut s, Stop::AfterJournal);
+        assert_eq!(s.apply(A, 1, &batch(vec![])), Err(StoreError::Stale { current: 2 }));
+        assert_second_batch_present(&mut s);
+        // list and load_all
+        let (mut s, _d) = new_store();
+        token_a(&mut s);
+        crash(&mut s, Stop::AfterJournal);
+        let all = s.load_all().unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].generation, 2);
+    }
+
+    #[test]
+    fn interrupted_roll_forward_is_completed() {
+        // A crash in the middle of step 4: only the first rename was done.
+        let (mut s, _d) = new_store();
+        token_a(&mut s);
+        crash(&mut s, Stop::AfterJournal);
+        let dir = s.root().join(A);
+        let j = Journal::decode(&fs::read(dir.join(JOURNAL)).unwrap()).unwrap();
+        assert_eq!(j.generation, 2);
+        assert_eq!(j.removes, vec![2]);
+        let (id, tmp) = &j.installs[0];
+        fs::rename(dir.join(tmp), dir.join(OBJECTS).join(record_file(*id))).unwrap();
+        let mut s = reopen(&s);
+        assert_clean(&s, A);
+        assert_second_batch_present(&mut s);
+        // Rolling the same journal forward again changes nothing.
+        roll_forward(&dir, &j, Stop::Never).unwrap();
+        assert_second_batch_present(&mut s);
+    }
+
+    #[test]
+    fn crash_while_creating_a_token() {
+        let (mut s, _d) = new_store();
+        let b = batch(vec![Op::PutMeta(b"m".to_vec()), put(1, b"x")]);
+        // Before the commit point: the token does not exist.
+        s.apply_batch(A, 0, &b, Stop::TornJournal).unwrap();
+        let mut s = reopen(&s);
+        assert_eq!(s.list(), Ok(vec![]));
+        assert_eq!(s.generation(A), Ok(0));
+        assert_eq!(s.load(A), Err(StoreError::Failed(Error::TokenNotPresent)));
+        // After it: it does, even for `list` without a reopen.
+        s.apply_batch(A, 0, &b, Stop::AfterJournal).unwrap();
+        assert_eq!(s.list(), Ok(vec![A.to_owned()]));
+        assert_eq!(records(&mut s, A), vec![(1, b"x".to_vec())]);
+    }
+
+    #[test]
+    fn crash_during_a_wipe() {
+        let (mut s, _d) = new_store();
+        token_a(&mut s);
+        let b = Batch { ops: vec![put(2, b"new two"), put(5, b"five")], wipe: true };
+        s.apply_batch(A, 1, &b, Stop::AfterRecords).unwrap();
+        let mut s = reopen(&s);
+        let snap = s.load(A).unwrap();
+        assert_eq!(snap.generation, 2);
+        assert_eq!(snap.meta, b"meta-1");
+        assert_eq!(snap.records, vec![(2, b"new two".to_vec()), (5, b"five".to_vec())]);
+    }
+
+    #[test]
+    fn journal_frame_round_trips_and_rejects_damage() {
+        let j = Journal {
+            generation: 7,
+            wipe: true,
+            meta_tmp: ".tmp-7-meta".into(),
+            installs: vec![(1, ".tmp-7-0".into())],
+            removes: vec![2, 3],
+        };
+        let frame = j.encode().unwrap();
+        assert_eq!(Journal::decode(&frame), Some(j));
+        for len in 0..frame.len() {
+            assert_eq!(Journal::decode(&frame[..len]), None, "truncated to {len}");
+        }
+        let mut longer = frame.clone();
+        longer.push(0);
+        assert_eq!(Journal::decode(&longer), None);
+        for i in 0..frame.len() {
+            let mut bad = frame.clone();
+            bad[i] ^= 0x80;
+            assert_eq!(Journal::decode(&bad), None, "byte {i} flipped");
+        }
+        // A checksummed journal naming a path outside the token is refused too.
+        let evil = Journal {
+            generation: 1,
+            wipe: false,
+            meta_tmp: "../../etc/passwd".into(),
+            installs: vec![],
+            removes: vec![],
+        };
+        assert_eq!(Journal::decode(&evil.encode().unwrap()), None);
+    }
+
+    #[test]
+    fn layout_and_permissions() {
+        let (mut s, _d) = new_store();
+        token_a(&mut s);
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = s.root().join(A);
+        assert_eq!(mode(s.root()), 0o700, "root");
+        assert_eq!(mode(&dir), 0o700, "token directory");
+        assert_eq!(mode(&dir.join(OBJECTS)), 0o700, "objects");
+        assert_eq!(mode(&dir.join(META)), 0o600, "meta.bin");
+        assert_eq!(mode(&dir.join(LOCK)), 0o600, ".lock");
+        let rec = dir.join(OBJECTS).join("0000000000000001.rec");
+        assert_eq!(mode(&rec), 0o600, "record");
+        assert_eq!(fs::read(&rec).unwrap(), b"one");
+        let meta = fs::read(dir.join(META)).unwrap();
+        assert_eq!(meta[..8], 1u64.to_le_bytes());
+        assert_eq!(&meta[8..], b"meta-1");
+        assert_clean(&s, A);
+    }
+
+    #[test]
+    fn root_that_is_a_file_is_an_error_naming_it() {
+        let d = tempfile::tempdir().unwrap();
+        let file = d.path().join("not-a-dir");
+        fs::write(&file, b"x").unwrap();
+        for root in [file.clone(), file.join("tokens")] {
+            let e = FileStore::open(&root).unwrap_err();
+            assert_eq!(e.ck_error(), Error::DeviceError);
+            assert_eq!(e.path(), root);
+            let msg = e.to_string();
+            assert!(msg.contains(&root.display().to_string()), "{msg}");
+            assert!(core::error::Error::source(&e).is_some());
+        }
+        assert!(FileStore::open(&file).unwrap_err().to_string().contains("not a directory"));
+    }
+
+    #[test]
+    fn open_creates_missing_parents() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("a/b/tokens");
+        let mut s = FileStore::open(&root).unwrap();
+        assert!(root.is_dir());
+        assert_eq!(s.list(), Ok(vec![]));
+        assert!(fs::read_dir(&root).unwrap().next().is_none(), "the probe is gone");
+    }
+
+    #[test]
+    fn bad_token_names_are_refused() {
+        let (mut s, _d) = new_store();
+        let long = "a".repeat(65);
+        let b = batch(vec![Op::PutMeta(b"m".to_vec())]);
+        for name in ["", "..", ".", "a/b", "../x", ".hidden", "sp ace", "é", long.as_str()] {
+            let bad = Err(StoreError::Failed(Error::ArgumentsBad));
+            assert_eq!(s.apply(name, 0, &b), bad, "{name:?}");
+            assert_eq!(s.load(name).map(|_| 0), bad, "{name:?}");
+            assert_eq!(s.generation(name), bad, "{name:?}");
+        }
+        for name in ["a", "A-b_9", "a".repeat(64).as_str()] {
+            assert_eq!(s.apply(name, 0, &b), Ok(1), "{name:?}");
+        }
+        assert_eq!(fs::read_dir(s.root()).unwrap().count(), 3);
+    }
+
+    #[test]
+    fn strangers_in_the_root_are_not_tokens() {
+        let (mut s, _d) = new_store();
+        token_a(&mut s);
+        fs::create_dir(s.root().join("lost+found")).unwrap();
+        fs::create_dir(s.root().join("EMPTY")).unwrap();
+        fs::write(s.root().join("README"), b"hi").unwrap();
+        assert_eq!(s.list(), Ok(vec![A.to_owned()]));
+        assert_eq!(s.load_all().unwrap().len(), 1);
+        assert_eq!(s.generation("EMPTY"), Ok(0));
+        assert_eq!(s.load("EMPTY"), Err(StoreError::Failed(Error::TokenNotPresent)));
+        let s = reopen(&s);
+        drop(s);
+    }
+
+    #[test]
+    fn damaged_record_is_skipped_and_reported() {
+        let (mut s, _d) = new_store();
+        token_a(&mut s);
+        let objects = s.root().join(A).join(OBJECTS);
+        let two = objects.join("0000000000000002.rec");
+        fs::remove_file(&two).unwrap();
+        fs::create_dir(&two).unwrap(); // unreadable as a file, even for root
+        fs::write(objects.join("notes.txt"), b"?").unwrap();
+
+        assert_eq!(records(&mut s, A), vec![(1, b"one".to_vec())]);
+        let w = s.take_warnings();
+        assert!(
+            w.iter().any(|w| w.contains("damaged record") && w.contains(&*two.to_string_lossy())),
+            "{w:?}"
+        );
+        assert!(w.iter().any(|w| w.contains("notes.txt")), "{w:?}");
+        assert!(s.take_warnings().is_empty(), "taken");
+        assert_eq!(s.load_all().unwrap()[0].records.len(), 1);
+
+        // Writing the record again repairs it.
+        assert_eq!(s.apply(A, 1, &batch(vec![put(2, b"again")])), Ok(2));
+        assert_eq!(records(&mut s, A), vec![(1, b"one".to_vec()), (2, b"again".to_vec())]);
+    }
+
+    #[test]
+    fn damaged_metadata_hides_only_its_token() {
+        let (mut s, _d) = new_store();
+        token_a(&mut s);
+        assert_eq!(s.apply(B, 0, &batch(vec![Op::PutMeta(b"b".to_vec())])), Ok(1));
+        fs::write(s.root().join(B).join(META), b"abc").unwrap();
+        let all = s.load_all().unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].name, A);
+        assert!(warnings_contain(&mut s, B));
+        assert_eq!(s.load(B), Err(StoreError::Failed(Error::DeviceError)));
+        assert_eq!(s.generation(B), Err(StoreError::Failed(Error::DeviceError)));
+        let w = s.take_warnings();
+        assert!(w.iter().any(|w| w.contains("meta.bin") && w.contains("8-byte")), "{w:?}");
+    }
+
+    #[test]
+    fn io_errors_map_to_device_codes() {
+        let code = |errno| io_error_code(&io::Error::from_raw_os_error(errno));
+        assert_eq!(code(libc::ENOSPC), Error::DeviceMemory);
+        assert_eq!(code(libc::EDQUOT), Error::DeviceMemory);
+        assert_eq!(code(libc::EIO), Error::DeviceError);
+        assert_eq!(code(libc::EACCES), Error::DeviceError);
+        assert_eq!(code(libc::EROFS), Error::DeviceError);
+    }
+
+    #[test]
+    fn failed_staging_leaves_no_trace() {
+        let (mut s, _d) = new_store();
+        token_a(&mut s);
+        let r = s.apply_batch(A, 1, &second_batch(), Stop::FullDisk);
+        let e = s.report("apply batch to", A, r.unwrap_err());
+        assert_eq!(e, StoreError::Failed(Error::DeviceMemory));
+        assert!(warnings_contain(&mut s, "journal.bin"));
+        assert_clean(&s, A);
+        assert_second_batch_absent(&mut s);
+        let mut s = reopen(&s);
+        assert_second_batch_absent(&mut s);
+        assert!(s.take_warnings().is_empty(), "nothing left to recover");
+    }
+
+    #[test]
+    fn two_stores_on_one_root_see_each_other() {
+        let (mut s1, _d) = new_store();
+        let mut s2 = reopen(&s1);
+        token_a(&mut s1);
+        assert_eq!(s2.generation(A), Ok(1));
+        assert_eq!(s2.list(), Ok(vec![A.to_owned()]));
+        assert_eq!(s2.apply(A, 1, &batch(vec![put(9, b"nine")])), Ok(2));
+        assert_eq!(s1.apply(A, 1, &batch(vec![])), Err(StoreError::Stale { current: 2 }));
+        assert_eq!(records(&mut s1, A).len(), 3);
+    }
+
+    #[test]
+    fn concurrent_writers_serialize() {
+        let (mut s, _d) = new_store();
+        assert_eq!(s.apply(A, 0, &batch(vec![Op::PutMeta(b"m".to_vec())])), Ok(1));
+        const THREADS: u64 = 4;
+        const EACH: u64 = 10;
+        let root = s.root().to_owned();
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let root = root.clone();
+                std::thread::spawn(move || {
+                    let mut s = FileStore::open(root).unwrap();
+                    for i in 0..EACH {
+                        let id = t * 100 + i;
+                        loop {
+                            let g = s.generation(A).unwrap();
+                            match s.apply(A, g, &batch(vec![put(id, &id.to_le_bytes())])) {
+                                Ok(n) => break assert_eq!(n, g + 1),
+                                Err(StoreError::Stale { .. }) => continue,
+                                Err(e) => panic!("{e:?}"),
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let snap = s.load(A).unwrap();
+        assert_eq!(snap.generation, 1 + THREADS * EACH);
+        assert_eq!(snap.records.len(), usize::try_from(THREADS * EACH).unwrap());
+        assert_clean(&s, A);
+    }
+}
