@@ -48,12 +48,38 @@ pub struct Session {
     pub encrypt: Option<Running<CryptOp>>,
     /// `C_Decrypt*`.
     pub decrypt: Option<Running<CryptOp>>,
+    /// `C_SignRecover*`.
+    pub sign_recover: Option<Running<RecoverOp>>,
+    /// `C_VerifyRecover*`.
+    pub verify_recover: Option<Running<RecoverOp>>,
+}
+
+/// A pending sign- or verify-with-recovery: single-part, so it keeps its inputs.
+#[derive(Debug)]
+pub struct RecoverOp {
+    /// The mechanism.
+    pub mech: crate::info::Mechanism,
+    /// A copy of the key object.
+    pub key: crate::object::Object,
+    /// Its implementation.
+    pub family: &'static dyn crate::mechanism::Family,
 }
 
 impl Session {
     /// A new session with nothing running.
     pub fn new(slot: u64, rw: bool) -> Self {
-        Self { slot, rw, find: None, digest: None, sign: None, verify: None, encrypt: None, decrypt: None }
+        Self {
+            slot,
+            rw,
+            find: None,
+            digest: None,
+            sign: None,
+            verify: None,
+            encrypt: None,
+            decrypt: None,
+            sign_recover: None,
+            verify_recover: None,
+        }
     }
 
     /// The `CKS_*` state, given who is logged in to the token.

@@ -17,7 +17,7 @@ use crate::session::{CryptOp, Running, Session, SignOp};
 use crate::{Error, Result};
 
 /// Which operation slot of a session a step works on.
-type Field<T> = fn(&mut Session) -> &mut Option<Running<T>>;
+pub(super) type Field<T> = fn(&mut Session) -> &mut Option<Running<T>>;
 
 fn digest_f(s: &mut Session) -> &mut Option<Running<Hasher>> {
     &mut s.digest
@@ -38,7 +38,7 @@ fn decrypt_f(s: &mut Session) -> &mut Option<Running<CryptOp>> {
 impl Engine {
     /// Check a mechanism and key for an operation: the mechanism supports it, the key is
     /// visible, permits it (`usage`) and allows the mechanism (`CKA_ALLOWED_MECHANISMS`).
-    fn key_for(
+    pub(super) fn key_for(
         &mut self,
         s: u64,
         mech: &Mechanism,
@@ -64,7 +64,7 @@ impl Engine {
         Ok((obj.clone(), entry.family))
     }
 
-    fn start<T>(&mut self, s: u64, field: Field<T>, run: Running<T>) -> Result<()> {
+    pub(super) fn start<T>(&mut self, s: u64, field: Field<T>, run: Running<T>) -> Result<()> {
         let slot = field(self.session_mut(s)?);
         if slot.is_some() {
             return Err(Error::OperationActive);
@@ -73,7 +73,7 @@ impl Engine {
         Ok(())
     }
 
-    fn ensure_idle<T>(&mut self, s: u64, field: Field<T>) -> Result<()> {
+    pub(super) fn ensure_idle<T>(&mut self, s: u64, field: Field<T>) -> Result<()> {
         if field(self.session_mut(s)?).is_some() { Err(Error::OperationActive) } else { Ok(()) }
     }
 
@@ -100,7 +100,7 @@ impl Engine {
     /// A step that produces output and ends the operation: the length-query and
     /// `CKR_BUFFER_TOO_SMALL` convention, implemented once. `compute` does not consume the
     /// state, so a short buffer leaves the operation as it was.
-    fn finish_step<T>(
+    pub(super) fn finish_step<T>(
         &mut self,
         s: u64,
         field: Field<T>,

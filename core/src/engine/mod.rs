@@ -23,6 +23,7 @@ use crate::token::{self, Change, KdfParams, PinRecord, Token, TokenMeta};
 use crate::{Error, Result};
 
 mod crypto;
+mod derive;
 mod keygen;
 mod objects;
 #[cfg(test)]
@@ -716,6 +717,8 @@ impl Engine {
             x.decrypt = None;
             x.encrypt = None;
             x.verify = None;
+            x.sign_recover = None;
+            x.verify_recover = None;
         }
         Ok(())
     }

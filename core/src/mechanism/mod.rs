@@ -17,6 +17,7 @@ use crate::info::{Mechanism, MechanismInfo};
 use crate::object::Object;
 use crate::object::policy::{Origin, Rule};
 use crate::rng::Rng;
+use crate::secret::SecretBytes;
 use crate::{Error, Result};
 
 pub mod aes_gcm;
@@ -119,6 +120,81 @@ pub trait Family: Sync {
     ) -> Result<KeyPairAttributes> {
         Err(Error::MechanismInvalid)
     }
+    /// `C_SignRecover`: sign `data` so that the signature reveals it (RSA).
+    ///
+    /// # Errors
+    /// `MechanismInvalid`, `DataLenRange`, `KeyTypeInconsistent`.
+    fn sign_recover(
+        &self,
+        _mech: &Mechanism,
+        _key: &Object,
+        _data: &[u8],
+        _rng: &mut dyn Rng,
+    ) -> Result<Vec<u8>> {
+        Err(Error::MechanismInvalid)
+    }
+    /// `C_VerifyRecover`: check `signature` and return the data it carries.
+    ///
+    /// # Errors
+    /// `SignatureInvalid`, `SignatureLenRange`, `MechanismInvalid`.
+    fn verify_recover(&self, _mech: &Mechanism, _key: &Object, _signature: &[u8]) -> Result<Vec<u8>> {
+        Err(Error::MechanismInvalid)
+    }
+    /// `C_DeriveKey`: the new key's computed attributes from `base`. `others` holds the
+    /// other key objects the parameter names by handle (a salt key, a second base key),
+    /// already resolved and checked by the engine.
+    ///
+    /// # Errors
+    /// `MechanismParamInvalid`, `KeyTypeInconsistent`, `TemplateIncomplete`,
+    /// `TemplateInconsistent`, `KeySizeRange`.
+    fn derive(
+        &self,
+        _mech: &Mechanism,
+        _base: &Object,
+        _template: &[Attribute],
+        _others: &[(u64, Object)],
+        _rng: &mut dyn Rng,
+    ) -> Result<Derived> {
+        Err(Error::MechanismInvalid)
+    }
+    /// `C_WrapKey`: encrypt `material` (a secret key's value, or a private key's PKCS#8
+    /// `PrivateKeyInfo`) under `wrapping_key`.
+    ///
+    /// # Errors
+    /// `MechanismParamInvalid`, `WrappingKeyTypeInconsistent`, `WrappingKeySizeRange`, `KeySizeRange`.
+    fn wrap(
+        &self,
+        _mech: &Mechanism,
+        _wrapping_key: &Object,
+        _material: &[u8],
+        _rng: &mut dyn Rng,
+    ) -> Result<Vec<u8>> {
+        Err(Error::MechanismInvalid)
+    }
+    /// `C_UnwrapKey`: decrypt and authenticate `wrapped`, returning the key material.
+    ///
+    /// # Errors
+    /// `WrappedKeyInvalid` (any integrity failure), `WrappedKeyLenRange`,
+    /// `UnwrappingKeyTypeInconsistent`, `MechanismParamInvalid`.
+    fn unwrap(&self, _mech: &Mechanism, _unwrapping_key: &Object, _wrapped: &[u8]) -> Result<SecretBytes> {
+        Err(Error::MechanismInvalid)
+    }
+}
+
+/// What a key derivation computed: the attributes of the new key, and of each additional
+/// key the mechanism makes (SP 800-108), with the template the caller gave for it.
+#[derive(Debug, Default)]
+pub struct Derived {
+    /// The token-computed attributes of the derived key (`CKA_CLASS`, `CKA_KEY_TYPE`, `CKA_VALUE`, …).
+    pub attrs: Vec<Attribute>,
+    /// (template, computed attributes) of each additional derived key.
+    pub additional: Vec<(Vec<Attribute>, Vec<Attribute>)>,
+}
+
+impl core::fmt::Debug for dyn Family {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Family")
+    }
 }
 
 /// The type-specific attribute rules and checks of one key type.
@@ -132,6 +208,21 @@ pub trait KeyKind: Sync {
     /// # Errors
     /// `AttributeValueInvalid`, `TemplateInconsistent`, `TemplateIncomplete`, `KeySizeRange`.
     fn complete(&self, obj: &mut Object, class: ObjectClass, origin: Origin) -> Result<()>;
+    /// A private key of this type as a PKCS#8 `PrivateKeyInfo` (DER), for `C_WrapKey`.
+    ///
+    /// # Errors
+    /// `KeyNotWrappable` when the type cannot be exported.
+    fn export_pkcs8(&self, _key: &Object) -> Result<SecretBytes> {
+        Err(Error::KeyNotWrappable)
+    }
+    /// The attributes (`CKA_VALUE`, `CKA_EC_PARAMS`, `CKA_MODULUS`, …) of a private key of
+    /// this type from a PKCS#8 `PrivateKeyInfo`, for `C_UnwrapKey`.
+    ///
+    /// # Errors
+    /// `WrappedKeyInvalid` when the DER is not a key of this type.
+    fn import_pkcs8(&self, _der: &[u8]) -> Result<Vec<Attribute>> {
+        Err(Error::WrappedKeyInvalid)
+    }
 }
 
 /// Every key type the engine stores, sorted by code (a test keeps it so).
@@ -157,17 +248,57 @@ pub fn key_kind(kt: KeyType) -> Option<&'static dyn KeyKind> {
     KEY_KINDS.binary_search_by_key(&kt, |(k, _)| *k).ok().map(|i| KEY_KINDS[i].1)
 }
 
-/// The parameter shape a mechanism takes (front-ends parse exactly this from `CK_MECHANISM`).
+/// The parameter shape a mechanism takes: front-ends parse exactly this from
+/// `CK_MECHANISM` into the matching [`MechParam`](crate::info::MechParam) variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ParamKind {
-    /// No parameter.
+    /// No parameter → `MechParam::None`.
     None,
-    /// A byte string.
+    /// A byte string (an IV, a DH public value) → `MechParam::Bytes`.
     Bytes,
-    /// One `CK_ULONG` (`CK_MAC_GENERAL_PARAMS`).
+    /// An optional byte string: NULL → `MechParam::None`, else `MechParam::Bytes` (AES-KW IVs).
+    OptionalBytes,
+    /// One `CK_ULONG`: `CK_MAC_GENERAL_PARAMS`, `CK_EXTRACT_PARAMS` → `MechParam::Ulong`.
     Ulong,
-    /// `CK_GCM_PARAMS`.
+    /// A `CK_OBJECT_HANDLE` (`CKM_CONCATENATE_BASE_AND_KEY`) → `MechParam::Ulong`.
+    ObjectHandle,
+    /// `CK_KEY_DERIVATION_STRING_DATA` → `MechParam::Bytes`.
+    KeyDerivationString,
+    /// `CK_GCM_PARAMS` → `MechParam::Gcm`.
     Gcm,
+    /// `CK_CCM_PARAMS` → `MechParam::Ccm`.
+    Ccm,
+    /// `CK_AES_CTR_PARAMS` → `MechParam::AesCtr`.
+    AesCtr,
+    /// `CK_SALSA20_CHACHA20_POLY1305_PARAMS` → `MechParam::ChaCha20Poly1305`.
+    ChaCha20Poly1305,
+    /// `CK_AES_CBC_ENCRYPT_DATA_PARAMS` → `MechParam::CbcEncryptData` (16-byte IV).
+    AesCbcEncryptData,
+    /// `CK_DES_CBC_ENCRYPT_DATA_PARAMS` → `MechParam::CbcEncryptData` (8-byte IV).
+    DesCbcEncryptData,
+    /// `CK_RSA_PKCS_PSS_PARAMS` → `MechParam::RsaPss`.
+    RsaPss,
+    /// `CK_RSA_PKCS_OAEP_PARAMS` → `MechParam::RsaOaep`.
+    RsaOaep,
+    /// `CK_RSA_AES_KEY_WRAP_PARAMS` → `MechParam::RsaAesKeyWrap`.
+    RsaAesKeyWrap,
+    /// Optional `CK_EDDSA_PARAMS`: NULL → `MechParam::None`, else `MechParam::Eddsa`.
+    Eddsa,
+    /// `CK_ECDH1_DERIVE_PARAMS` → `MechParam::Ecdh1`.
+    Ecdh1,
+    /// Optional `CK_SIGN_ADDITIONAL_CONTEXT`: NULL → `MechParam::None`, else `MechParam::SignContext`.
+    SignContext,
+    /// `CK_HASH_SIGN_ADDITIONAL_CONTEXT` → `MechParam::HashSignContext`.
+    HashSignContext,
+    /// `CK_HKDF_PARAMS` → `MechParam::Hkdf`.
+    Hkdf,
+    /// `CK_PKCS5_PBKD2_PARAMS2` (or the older `CK_PKCS5_PBKD2_PARAMS`) → `MechParam::Pbkdf2`.
+    Pbkdf2,
+    /// `CK_SP800_108_KDF_PARAMS` → `MechParam::Sp800108` (no IV).
+    Sp800108Counter,
+    /// `CK_SP800_108_FEEDBACK_KDF_PARAMS` → `MechParam::Sp800108` (with IV).
+    Sp800108Feedback,
 }
 
 /// One row of the mechanism table.

@@ -216,6 +216,15 @@ pub enum Origin {
     Create,
     /// `C_GenerateKey(Pair)` with this mechanism: the engine supplies the value.
     Generate(MechanismType),
+    /// `C_DeriveKey` from a base key with these properties.
+    Derive {
+        /// The base key's `CKA_ALWAYS_SENSITIVE`.
+        always_sensitive: bool,
+        /// The base key's `CKA_NEVER_EXTRACTABLE`.
+        never_extractable: bool,
+    },
+    /// `C_UnwrapKey`: the value came from outside, encrypted.
+    Unwrap,
 }
 
 /// Look up one attribute of a template.
@@ -307,8 +316,8 @@ pub fn new_object(
         matches!(class, ObjectClass::SECRET_KEY | ObjectClass::PUBLIC_KEY | ObjectClass::PRIVATE_KEY);
     if is_key {
         let (local, mech) = match origin {
-            Origin::Create => (false, crate::info::UNAVAILABLE),
             Origin::Generate(m) => (true, m.0),
+            Origin::Create | Origin::Derive { .. } | Origin::Unwrap => (false, crate::info::UNAVAILABLE),
         };
         obj.set(AttrType::LOCAL, AttrValue::Bool(local));
         obj.set(AttrType::KEY_GEN_MECHANISM, AttrValue::Ulong(mech));
@@ -316,10 +325,15 @@ pub fn new_object(
     if matches!(class, ObjectClass::SECRET_KEY | ObjectClass::PRIVATE_KEY) {
         let sensitive = obj.flag(AttrType::SENSITIVE);
         let extractable = obj.flag(AttrType::EXTRACTABLE);
-        // Only a key born in the token can claim it was always sensitive / never extractable.
-        let born_here = matches!(origin, Origin::Generate(_));
-        obj.set(AttrType::ALWAYS_SENSITIVE, AttrValue::Bool(born_here && sensitive));
-        obj.set(AttrType::NEVER_EXTRACTABLE, AttrValue::Bool(born_here && !extractable));
+        // Only a key born in the token (or derived from one that always was) can claim it
+        // was always sensitive / never extractable.
+        let (always, never) = match origin {
+            Origin::Generate(_) => (true, true),
+            Origin::Derive { always_sensitive, never_extractable } => (always_sensitive, never_extractable),
+            Origin::Create | Origin::Unwrap => (false, false),
+        };
+        obj.set(AttrType::ALWAYS_SENSITIVE, AttrValue::Bool(always && sensitive));
+        obj.set(AttrType::NEVER_EXTRACTABLE, AttrValue::Bool(never && !extractable));
     }
     validate_key_material(&mut obj, class, origin)?;
     Ok(obj)

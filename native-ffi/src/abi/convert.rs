@@ -305,6 +305,8 @@ pub unsafe fn mechanism(p: *const CK_MECHANISM) -> Result<Mechanism> {
         // SAFETY: `pParameter` holds `ulParameterLen` bytes by contract; `gcm` reads only
         // as many as the struct it recognises by that size.
         ParamKind::Gcm => unsafe { gcm(param_ptr, len) }?,
+        // Shapes no table row uses yet.
+        _ => return Err(Error::MechanismParamInvalid),
     };
     Ok(Mechanism { ty, param })
 }

@@ -41,7 +41,7 @@ impl KeyKind for SecretKind {
         if !(self.lengths)(len) {
             return Err(match origin {
                 Origin::Create => Error::AttributeValueInvalid,
-                Origin::Generate(_) => Error::KeySizeRange,
+                Origin::Generate(_) | Origin::Derive { .. } | Origin::Unwrap => Error::KeySizeRange,
             });
         }
         match obj.ulong(AttrType::VALUE_LEN) {
@@ -94,4 +94,38 @@ impl Family for SecretKeyGen {
             Attribute { ty: AttrType::VALUE, value: AttrValue::Secret(SecretBytes::new(value)) },
         ])
     }
+}
+
+/// The computed attributes of a secret key made from `bytes` (derivation, key agreement,
+/// unwrapping): class and type from the template (default `CKK_GENERIC_SECRET`), length
+/// from `CKA_VALUE_LEN` (default: all of `bytes`, or the whole key for fixed-size types).
+///
+/// # Errors
+/// `TemplateInconsistent` (not a secret-key template, or an unknown key type),
+/// `KeySizeRange` (more bytes asked for than there are, or a length the type refuses).
+pub fn secret_from_bytes(template: &[Attribute], bytes: &[u8]) -> Result<Vec<Attribute>> {
+    if let Some(c) = template_ulong(template, AttrType::CLASS) {
+        if c != ObjectClass::SECRET_KEY.0 {
+            return Err(Error::TemplateInconsistent);
+        }
+    }
+    let key_type = template_ulong(template, AttrType::KEY_TYPE).map_or(KeyType::GENERIC_SECRET, KeyType);
+    let kind: &SecretKind = match key_type {
+        KeyType::AES => &AES,
+        k if crate::mechanism::key_kind(k).is_some() && k != KeyType::EC => &GENERIC,
+        _ => return Err(Error::TemplateInconsistent),
+    };
+    let len = match template_ulong(template, AttrType::VALUE_LEN) {
+        Some(n) => usize::try_from(n).map_err(|_| Error::KeySizeRange)?,
+        None if key_type == KeyType::AES && bytes.len() > 32 => 32,
+        None => bytes.len(),
+    };
+    if len > bytes.len() || !(kind.lengths)(len) {
+        return Err(Error::KeySizeRange);
+    }
+    Ok(alloc::vec![
+        Attribute::ulong(AttrType::CLASS, ObjectClass::SECRET_KEY.0),
+        Attribute::ulong(AttrType::KEY_TYPE, key_type.0),
+        Attribute { ty: AttrType::VALUE, value: AttrValue::Secret(SecretBytes::from_slice(&bytes[..len])) },
+    ])
 }
