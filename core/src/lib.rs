@@ -21,6 +21,7 @@ pub mod info;
 pub mod mechanism;
 pub mod object;
 pub mod rng;
+pub mod seal;
 pub mod secret;
 pub mod session;
 pub mod store;

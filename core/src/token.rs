@@ -5,14 +5,12 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use argon2::{Algorithm, Argon2, Params, Version};
-
 use crate::attribute::{AttrValue, Attribute};
 use crate::consts::{AttrType, UserType};
 use crate::object::Object;
 use crate::rng::Rng;
-use crate::secret::ct_eq;
-use crate::store::record::{self, ObjectRecord, RecordKind};
+use crate::seal::{self, MasterKey, Opened, WrappedKey};
+use crate::store::record::{self, RecordKind};
 use crate::store::{Batch, Op, TokenSnapshot};
 use crate::{Error, Result};
 
@@ -41,51 +39,6 @@ impl KdfParams {
     pub const FAST: Self = Self { m_kib: 64, t: 1, p: 1 };
 }
 
-/// A PIN verifier: Argon2id(PIN, salt). The PIN itself is never stored.
-#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct PinRecord {
-    kdf: KdfParams,
-    salt: [u8; 16],
-    verifier: [u8; 32],
-}
-
-impl core::fmt::Debug for PinRecord {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "PinRecord({:?})", self.kdf)
-    }
-}
-
-fn derive(kdf: KdfParams, pin: &[u8], salt: &[u8]) -> Result<[u8; 32]> {
-    let params = Params::new(kdf.m_kib, kdf.t, kdf.p, Some(32)).map_err(|_| Error::DeviceError)?;
-    let mut out = [0u8; 32];
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password_into(pin, salt, &mut out)
-        .map_err(|_| Error::DeviceError)?;
-    Ok(out)
-}
-
-impl PinRecord {
-    /// A verifier for `pin` under fresh salt.
-    ///
-    /// # Errors
-    /// `DeviceError` if the KDF fails; RNG errors.
-    pub fn new(pin: &[u8], kdf: KdfParams, rng: &mut dyn Rng) -> Result<Self> {
-        let mut salt = [0u8; 16];
-        rng.fill(&mut salt)?;
-        let verifier = derive(kdf, pin, &salt)?;
-        Ok(Self { kdf, salt, verifier })
-    }
-
-    /// Does `pin` match? (Constant-time comparison of the derived verifier.)
-    ///
-    /// # Errors
-    /// `DeviceError` if the stored parameters are unusable (a damaged record).
-    pub fn verify(&self, pin: &[u8]) -> Result<bool> {
-        let candidate = derive(self.kdf, pin, &self.salt)?;
-        Ok(ct_eq(&candidate, &self.verifier))
-    }
-}
-
 /// Check a PIN's length against the token's limits.
 ///
 /// # Errors
@@ -103,10 +56,10 @@ pub struct TokenMeta {
     pub label: [u8; 32],
     /// 16 printable characters; also the token's name in the store.
     pub serial: String,
-    /// The SO's PIN verifier.
-    pub so_pin: PinRecord,
-    /// The user's PIN verifier, once `C_InitPIN` ran.
-    pub user_pin: Option<PinRecord>,
+    /// The master key wrapped under the SO PIN.
+    pub so_pin: WrappedKey,
+    /// The master key wrapped under the user PIN, once `C_InitPIN` ran.
+    pub user_pin: Option<WrappedKey>,
     /// Consecutive failed SO logins.
     pub so_failures: u32,
     /// Consecutive failed user logins.
@@ -206,6 +159,10 @@ pub struct Token {
     pub index: Index,
     /// Who is logged in (shared by all the application's sessions on this token).
     pub login: Option<UserType>,
+    /// The master key, while someone is logged in.
+    pub master: Option<MasterKey>,
+    /// Public objects whose protected key material is still sealed (no login yet).
+    pub partial: BTreeSet<u64>,
 }
 
 /// A set of changes to one token, computed first and applied only after the store
@@ -223,19 +180,27 @@ pub struct Change {
 }
 
 impl Change {
-    /// The store batch for the persistent part of this change.
+    /// The store batch for the persistent part of this change: records serialized, and
+    /// sealed where they hold private data (which needs `master`).
     ///
     /// # Errors
-    /// Serialization errors.
-    pub fn batch(&self, token: Option<&Token>) -> Result<Batch> {
+    /// `UserNotLoggedIn` (a record to seal and no master key), serialization errors.
+    pub fn batch(
+        &self,
+        token: Option<&Token>,
+        serial: &str,
+        master: Option<&MasterKey>,
+        rng: &mut dyn Rng,
+    ) -> Result<Batch> {
         let mut batch = Batch { ops: Vec::new(), wipe: self.wipe };
         if let Some(meta) = &self.meta {
             batch.ops.push(Op::PutMeta(meta.encode()?));
         }
         for (id, obj, session) in &self.put {
             if session.is_none() {
-                let rec = ObjectRecord { attrs: obj.to_vec() };
-                batch.ops.push(Op::Put { id: *id, blob: record::encode(RecordKind::Object, &rec)? });
+                batch
+                    .ops
+                    .push(Op::Put { id: *id, blob: seal::encode_object(obj, *id, serial, master, rng)? });
             }
         }
         for id in &self.delete {
@@ -249,12 +214,17 @@ impl Change {
 }
 
 impl Token {
-    /// A token rebuilt from a store snapshot. Damaged object records are skipped and
-    /// reported in `warnings` (one bad record must not hide the rest of the token).
+    /// A token rebuilt from a store snapshot, unsealing what `master` opens. Damaged object
+    /// records are skipped and reported in `warnings` (one bad record must not hide the rest
+    /// of the token); private records stay in the store, unseen, until a login.
     ///
     /// # Errors
     /// `DeviceError` if the metadata record itself is damaged.
-    pub fn from_snapshot(snap: &TokenSnapshot, warnings: &mut Vec<String>) -> Result<Self> {
+    pub fn from_snapshot(
+        snap: &TokenSnapshot,
+        master: Option<MasterKey>,
+        warnings: &mut Vec<String>,
+    ) -> Result<Self> {
         let meta: TokenMeta = record::decode(RecordKind::Meta, &snap.meta)?;
         let mut token = Token {
             meta,
@@ -262,12 +232,19 @@ impl Token {
             objects: BTreeMap::new(),
             index: Index::default(),
             login: None,
+            master,
+            partial: BTreeSet::new(),
         };
         for (id, blob) in &snap.records {
-            match record::decode::<ObjectRecord>(RecordKind::Object, blob) {
-                Ok(rec) => token.insert(*id, Object::from_vec(rec.attrs), None),
+            match seal::decode_object(blob, *id, &token.meta.serial, token.master.as_ref()) {
+                Ok(Opened::Full(obj)) => token.insert(*id, obj, None),
+                Ok(Opened::Partial(obj)) => {
+                    token.insert(*id, obj, None);
+                    token.partial.insert(*id);
+                }
+                Ok(Opened::Locked) => {}
                 Err(_) => warnings.push(alloc::format!(
-                    "token {}: object record {id:016x} is damaged or of an unknown format; skipped",
+                    "token {}: object record {id:016x} is damaged, belongs elsewhere or has an unknown format; skipped",
                     snap.name
                 )),
             }
@@ -279,6 +256,7 @@ impl Token {
     pub fn insert(&mut self, id: u64, obj: Object, session: Option<u64>) {
         if let Some(old) = self.objects.remove(&id) {
             self.index.remove(id, &old.obj);
+            self.partial.remove(&id);
         }
         self.index.insert(id, &obj);
         self.objects.insert(id, Entry { obj, session });
@@ -286,6 +264,7 @@ impl Token {
 
     /// Remove an object.
     pub fn remove(&mut self, id: u64) -> Option<Entry> {
+        self.partial.remove(&id);
         let e = self.objects.remove(&id)?;
         self.index.remove(id, &e.obj);
         Some(e)
@@ -328,19 +307,6 @@ impl Token {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::DeterministicRng;
-
-    #[test]
-    fn pin_records_verify_only_their_pin() {
-        let mut rng = DeterministicRng::from_seed([1; 32]);
-        let rec = PinRecord::new(b"123456", KdfParams::FAST, &mut rng).unwrap();
-        assert!(rec.verify(b"123456").unwrap());
-        assert!(!rec.verify(b"123457").unwrap());
-        assert!(!rec.verify(b"").unwrap());
-        // Fresh salt: the same PIN gives a different record.
-        let rec2 = PinRecord::new(b"123456", KdfParams::FAST, &mut rng).unwrap();
-        assert_ne!(rec, rec2);
-    }
 
     #[test]
     fn index_finds_by_label_without_scanning() {

@@ -56,6 +56,7 @@ impl Engine {
         if !obj.flag(usage) {
             return Err(Error::KeyFunctionNotPermitted);
         }
+        self.ensure_unsealed(slot, id)?;
         if let Some(AttrValue::MechanismList(allowed)) = obj.get(AttrType::ALLOWED_MECHANISMS) {
             if !allowed.is_empty() && !allowed.contains(&mech.ty) {
                 return Err(Error::MechanismInvalid);
@@ -213,6 +214,7 @@ impl Engine {
             return Err(Error::OperationNotInitialized);
         }
         let (slot, id) = self.resolve(s, key, Error::KeyHandleInvalid)?;
+        self.ensure_unsealed(slot, id)?;
         let obj = self.object(slot, id)?;
         if obj.class() != ObjectClass::SECRET_KEY {
             return Err(Error::KeyIndigestible);

@@ -116,6 +116,7 @@ impl Engine {
                 other => other,
             })?;
         let (slot, id) = self.resolve(s, key, Error::KeyHandleInvalid)?;
+        self.ensure_unsealed(slot, id)?;
         let target = self.object(slot, id)?.clone();
         if !target.flag(AttrType::EXTRACTABLE) {
             return Err(Error::KeyUnextractable);

@@ -17,9 +17,10 @@ use crate::consts::{MechanismType, UserType};
 use crate::info::{MechanismInfo, SessionInfo, SlotInfo, TokenInfo, UNAVAILABLE, Version};
 use crate::mechanism;
 use crate::rng::{Clock, Rng};
+use crate::seal::{MasterKey, Role, WrappedKey};
 use crate::session::Session;
 use crate::store::{Store, StoreError};
-use crate::token::{self, Change, KdfParams, PinRecord, Token, TokenMeta};
+use crate::token::{self, Change, KdfParams, Token, TokenMeta};
 use crate::{Error, Result};
 
 mod crypto;
@@ -156,7 +157,7 @@ impl Engine {
 
     /// Take a token from a snapshot into the working set.
     fn adopt(&mut self, snap: &crate::store::TokenSnapshot) {
-        match Token::from_snapshot(snap, &mut self.warnings) {
+        match Token::from_snapshot(snap, None, &mut self.warnings) {
             Ok(mut t) => {
                 if self.tokens.contains_key(&t.meta.slot_id) {
                     // Two tokens claim one slot (e.g. a copied directory): keep both visible.
@@ -218,7 +219,7 @@ impl Engine {
             return Ok(());
         };
         let snap = self.store.load(&old.meta.serial)?;
-        let mut fresh = Token::from_snapshot(&snap, &mut self.warnings)?;
+        let mut fresh = Token::from_snapshot(&snap, old.master.clone(), &mut self.warnings)?;
         fresh.meta.slot_id = slot;
         let Some(old) = self.tokens.remove(&slot) else {
             return Ok(());
@@ -247,7 +248,8 @@ impl Engine {
         for _ in 0..MAX_REBASES {
             let token = self.tokens.get(&slot).ok_or(Error::SlotIdInvalid)?;
             let change = compute(token, self.rng.as_mut())?;
-            let batch = change.batch(Some(token))?;
+            let batch =
+                change.batch(Some(token), &token.meta.serial, token.master.as_ref(), self.rng.as_mut())?;
             let generation = if batch.is_empty() {
                 None
             } else {
@@ -455,10 +457,12 @@ impl Engine {
         if self.tokens.contains_key(&slot) {
             self.verify_pin(slot, UserType::SO, so_pin)?;
             let ids: Vec<u64> = self.token(slot)?.objects.keys().copied().collect();
+            // Re-initialisation destroys every object, so it starts a new master key too.
+            let master = MasterKey::generate(self.rng.as_mut())?;
             self.transact(slot, |t, rng| {
                 let mut meta = t.meta.clone();
                 meta.label = *label;
-                meta.so_pin = PinRecord::new(so_pin, kdf, rng)?;
+                meta.so_pin = WrappedKey::new(&master, so_pin, kdf, &meta.serial, Role::So, rng)?;
                 meta.user_pin = None;
                 meta.so_failures = 0;
                 meta.user_failures = 0;
@@ -472,11 +476,12 @@ impl Engine {
         // A new token: its serial is its name in the store; its slot id is fixed now.
         let raw = self.fill_random(8)?;
         let serial: String = raw.iter().map(|b| alloc::format!("{b:02x}")).collect();
+        let master = MasterKey::generate(self.rng.as_mut())?;
         let meta = TokenMeta {
             slot_id: slot,
             label: *label,
             serial: serial.clone(),
-            so_pin: PinRecord::new(so_pin, kdf, self.rng.as_mut())?,
+            so_pin: WrappedKey::new(&master, so_pin, kdf, &serial, Role::So, self.rng.as_mut())?,
             user_pin: None,
             so_failures: 0,
             user_failures: 0,
@@ -485,7 +490,7 @@ impl Engine {
             deterministic: self.rng.is_deterministic(),
         };
         let change = Change { meta: Some(meta), ..Change::default() };
-        let batch = change.batch(None)?;
+        let batch = change.batch(None, &serial, None, self.rng.as_mut())?;
         let generation = self.store.apply(&serial, 0, &batch)?;
         let snap = crate::store::TokenSnapshot {
             name: serial,
@@ -497,31 +502,34 @@ impl Engine {
         Ok(())
     }
 
-    /// Check a PIN, counting failures durably and refusing locked PINs.
-    fn verify_pin(&mut self, slot: u64, user: UserType, pin: &[u8]) -> Result<()> {
+    /// Check a PIN by opening the master key it wraps, counting failures durably and
+    /// refusing locked PINs.
+    fn verify_pin(&mut self, slot: u64, user: UserType, pin: &[u8]) -> Result<MasterKey> {
         let t = self.token(slot)?;
-        let (record, locked) = if user == UserType::SO {
-            (Some(t.meta.so_pin.clone()), t.so_locked())
+        let (record, locked, role) = if user == UserType::SO {
+            (Some(t.meta.so_pin.clone()), t.so_locked(), Role::So)
         } else {
-            (t.meta.user_pin.clone(), t.user_locked())
+            (t.meta.user_pin.clone(), t.user_locked(), Role::User)
         };
         let record = record.ok_or(Error::UserPinNotInitialized)?;
         if locked {
             return Err(Error::PinLocked);
         }
-        let ok = record.verify(pin)?;
+        let serial = t.meta.serial.clone();
+        let opened = record.open(pin, &serial, role)?;
         let failures = if user == UserType::SO { t.meta.so_failures } else { t.meta.user_failures };
-        if ok && failures == 0 {
-            return Ok(());
+        let ok = opened.is_some();
+        if !(ok && failures == 0) {
+            // Count (or reset) durably before answering, so a crash cannot forget a failure.
+            self.transact(slot, |t, _| {
+                let mut meta = t.meta.clone();
+                let counter =
+                    if user == UserType::SO { &mut meta.so_failures } else { &mut meta.user_failures };
+                *counter = if ok { 0 } else { counter.saturating_add(1) };
+                Ok(Change { meta: Some(meta), ..Change::default() })
+            })?;
         }
-        // Count (or reset) durably before answering, so a crash cannot forget a failure.
-        self.transact(slot, |t, _| {
-            let mut meta = t.meta.clone();
-            let counter = if user == UserType::SO { &mut meta.so_failures } else { &mut meta.user_failures };
-            *counter = if ok { 0 } else { counter.saturating_add(1) };
-            Ok(Change { meta: Some(meta), ..Change::default() })
-        })?;
-        if ok { Ok(()) } else { Err(Error::PinIncorrect) }
+        opened.ok_or(Error::PinIncorrect)
     }
 
     /// `C_InitPIN`: the SO sets (or resets, unlocking) the user PIN.
@@ -536,9 +544,10 @@ impl Engine {
         }
         token::check_pin_len(pin)?;
         let kdf = self.kdf();
+        let master = self.token(slot)?.master.clone().ok_or(Error::UserNotLoggedIn)?;
         self.transact(slot, |t, rng| {
             let mut meta = t.meta.clone();
-            meta.user_pin = Some(PinRecord::new(pin, kdf, rng)?);
+            meta.user_pin = Some(WrappedKey::new(&master, pin, kdf, &meta.serial, Role::User, rng)?);
             meta.user_failures = 0;
             Ok(Change { meta: Some(meta), ..Change::default() })
         })?;
@@ -555,12 +564,14 @@ impl Engine {
             return Err(Error::SessionReadOnly);
         }
         let user = if self.token(slot)?.login == Some(UserType::SO) { UserType::SO } else { UserType::USER };
-        self.verify_pin(slot, user, old)?;
+        let master = self.verify_pin(slot, user, old)?;
         token::check_pin_len(new)?;
         let kdf = self.kdf();
+        // Only the wrap changes: no object is re-encrypted.
+        let role = if user == UserType::SO { Role::So } else { Role::User };
         self.transact(slot, |t, rng| {
             let mut meta = t.meta.clone();
-            let rec = PinRecord::new(new, kdf, rng)?;
+            let rec = WrappedKey::new(&master, new, kdf, &meta.serial, role, rng)?;
             if user == UserType::SO {
                 meta.so_pin = rec;
             } else {
@@ -608,11 +619,16 @@ impl Engine {
                 t.remove(*id);
             }
             let last = !self.sessions.values().any(|x| x.slot == slot);
+            let was_logged_in = last && t.login.is_some();
             if last {
                 t.login = None;
+                t.master = None;
             }
             for id in owned {
                 self.drop_handle(slot, id);
+            }
+            if was_logged_in {
+                self.forget_private(slot)?;
             }
         }
         Ok(())
@@ -678,11 +694,13 @@ impl Engine {
         if user == UserType::SO && self.sessions.values().any(|x| x.slot == slot && !x.rw) {
             return Err(Error::SessionReadOnlyExists);
         }
-        self.verify_pin(slot, user, pin)?;
+        let master = self.verify_pin(slot, user, pin)?;
         if let Some(t) = self.tokens.get_mut(&slot) {
             t.login = Some(user);
+            t.master = Some(master);
         }
-        Ok(())
+        // Unseal the private objects and the protected key material.
+        self.reload(slot)
     }
 
     /// `C_Logout`: private session objects are destroyed and handles to private objects
@@ -697,6 +715,7 @@ impl Engine {
             return Err(Error::UserNotLoggedIn);
         }
         t.login = None;
+        t.master = None;
         let private: Vec<(u64, bool)> = t
             .objects
             .iter()
@@ -720,7 +739,27 @@ impl Engine {
             x.sign_recover = None;
             x.verify_recover = None;
         }
-        Ok(())
+        self.forget_private(slot)
+    }
+
+    /// Drop the unsealed private data of a token from memory (after the last logout): the
+    /// token is rebuilt from its sealed records without the master key.
+    fn forget_private(&mut self, slot: u64) -> Result<()> {
+        let private: Vec<u64> = self
+            .tokens
+            .get(&slot)
+            .map(|t| {
+                t.objects
+                    .iter()
+                    .filter(|(_, e)| e.session.is_none() && e.obj.is_private())
+                    .map(|(id, _)| *id)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for id in private {
+            self.drop_handle(slot, id);
+        }
+        self.reload(slot)
     }
 
     // ---- snapshots ----

@@ -48,6 +48,12 @@ impl Engine {
         Ok((slot, id))
     }
 
+    /// Refuse to use or rewrite a public object whose key material is still sealed (nobody
+    /// has logged in since it was loaded): its value is not in memory.
+    pub(super) fn ensure_unsealed(&self, slot: u64, id: u64) -> Result<()> {
+        if self.token(slot)?.partial.contains(&id) { Err(Error::UserNotLoggedIn) } else { Ok(()) }
+    }
+
     pub(super) fn object(&self, slot: u64, id: u64) -> Result<&Object> {
         self.token(slot)?.objects.get(&id).map(|e| &e.obj).ok_or(Error::ObjectHandleInvalid)
     }
@@ -127,6 +133,7 @@ impl Engine {
     pub fn copy_object(&mut self, s: u64, h: u64, template: &[Attribute]) -> Result<u64> {
         self.session_slot(s)?;
         let (slot, id) = self.resolve(s, h, Error::ObjectHandleInvalid)?;
+        self.ensure_unsealed(slot, id)?;
         let uid = new_unique_id(self.rng.as_mut())?;
         let copy = policy::copy_object(self.object(slot, id)?, template, self.actor(slot)?, &uid)?;
         let handles = self.insert_objects(s, alloc::vec![copy])?;
@@ -198,6 +205,7 @@ impl Engine {
         if obj.is_token() && !self.session(s)?.rw {
             return Err(Error::SessionReadOnly);
         }
+        self.ensure_unsealed(slot, id)?;
         let actor = self.actor(slot)?;
         self.transact(slot, |t, _| {
             let e = t.objects.get(&id).ok_or(Error::ObjectHandleInvalid)?;

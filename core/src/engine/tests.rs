@@ -667,3 +667,79 @@ fn export_and_import_move_a_token() {
     assert_eq!(other.find_objects(s2, 5).unwrap().len(), 1);
     assert_eq!(other.import_token(b"junk"), Err(Error::DataInvalid));
 }
+
+/// A token key with a known value, for the at-rest tests.
+fn known_aes(private: bool) -> Vec<Attribute> {
+    vec![
+        Attribute::ulong(AttrType::CLASS, ObjectClass::SECRET_KEY.0),
+        Attribute::ulong(AttrType::KEY_TYPE, KeyType::AES.0),
+        Attribute::bool(AttrType::TOKEN, true),
+        Attribute::bool(AttrType::PRIVATE, private),
+        Attribute::bytes(AttrType::LABEL, if private { b"private" } else { b"public" }),
+        Attribute::bytes(AttrType::VALUE, &[0xa7; 32]),
+    ]
+}
+
+#[test]
+fn key_material_is_sealed_at_rest() {
+    let (mut e, s) = ready();
+    e.create_object(s, &known_aes(true)).unwrap();
+    e.create_object(s, &known_aes(false)).unwrap();
+    let mut store = take_store(e);
+    for snap in store.load_all().unwrap() {
+        for (_, blob) in snap.records.iter().chain(core::iter::once(&(0, snap.meta.clone()))) {
+            assert!(!blob.windows(32).any(|w| w == [0xa7; 32]), "key bytes found in a record");
+        }
+    }
+    // Without a login: the public key is visible but cannot be used; the private one is not there.
+    let mut e = engine_on(store, 9);
+    let s = e.open_session(0, RW).unwrap();
+    e.find_objects_init(s, &[Attribute::ulong(AttrType::CLASS, ObjectClass::SECRET_KEY.0)]).unwrap();
+    let found = e.find_objects(s, 10).unwrap();
+    e.find_objects_final(s).unwrap();
+    assert_eq!(found.len(), 1);
+    let m = Mechanism {
+        ty: MechanismType::AES_GCM,
+        param: MechParam::Gcm { iv: vec![1; 12], aad: vec![], tag_bits: 128 },
+    };
+    assert_eq!(e.encrypt_init(s, &m, found[0]), Err(Error::UserNotLoggedIn));
+    assert_eq!(
+        e.set_attribute_values(s, found[0], &[Attribute::bytes(AttrType::LABEL, b"x")]),
+        Err(Error::UserNotLoggedIn)
+    );
+    e.login(s, UserType::USER, USER).unwrap();
+    e.encrypt_init(s, &m, found[0]).unwrap();
+    let ct = data(e.encrypt(s, b"x", OutBuf::Capacity(64)).unwrap());
+    assert_eq!(ct.len(), 17);
+    e.find_objects_init(s, &[Attribute::ulong(AttrType::CLASS, ObjectClass::SECRET_KEY.0)]).unwrap();
+    assert_eq!(e.find_objects(s, 10).unwrap().len(), 2, "the private key appears after login");
+    e.find_objects_final(s).unwrap();
+    // Logging out forgets the private key again.
+    e.logout(s).unwrap();
+    e.find_objects_init(s, &[]).unwrap();
+    assert_eq!(e.find_objects(s, 10).unwrap().len(), 1);
+}
+
+#[test]
+fn set_pin_rewraps_the_master_key_and_objects_survive() {
+    let (mut e, s) = ready();
+    e.create_object(s, &known_aes(true)).unwrap();
+    e.set_pin(s, USER, b"9876").unwrap();
+    let mut e = engine_on(take_store(e), 11);
+    let s = e.open_session(0, RW).unwrap();
+    assert_eq!(e.login(s, UserType::USER, USER), Err(Error::PinIncorrect));
+    e.login(s, UserType::USER, b"9876").unwrap();
+    e.find_objects_init(s, &[Attribute::bytes(AttrType::LABEL, b"private")]).unwrap();
+    assert_eq!(e.find_objects(s, 10).unwrap().len(), 1);
+}
+
+#[test]
+fn protected_public_keys_need_a_login_to_be_stored() {
+    let (mut e, s) = ready();
+    e.logout(s).unwrap();
+    assert_eq!(e.create_object(s, &known_aes(false)), Err(Error::UserNotLoggedIn));
+    let mut plain = known_aes(false);
+    plain.push(Attribute::bool(AttrType::SENSITIVE, false));
+    plain.push(Attribute::bool(AttrType::EXTRACTABLE, true));
+    e.create_object(s, &plain).unwrap();
+}

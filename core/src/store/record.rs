@@ -22,8 +22,23 @@ pub const FORMAT_VERSION: u8 = 1;
 pub enum RecordKind {
     /// A token's metadata (label, serial, slot id, PIN records, counters).
     Meta = b'M',
-    /// One token object.
+    /// One token object, in clear (a public object without protected key material).
     Object = b'O',
+    /// One token object with sealed content (see `crate::seal`).
+    SealedObject = b'S',
+}
+
+/// The kind of a blob, from its header (`None` if it is not one of ours, or of another version).
+pub fn kind_of(blob: &[u8]) -> Option<RecordKind> {
+    match blob {
+        [a, b, k, v, ..] if [*a, *b] == MAGIC && *v == FORMAT_VERSION => match *k {
+            b'M' => Some(RecordKind::Meta),
+            b'O' => Some(RecordKind::Object),
+            b'S' => Some(RecordKind::SealedObject),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// One token object as stored: its attributes.
