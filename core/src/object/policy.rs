@@ -273,10 +273,6 @@ pub fn new_object(
     let mut obj = Object::default();
     for a in template {
         let rule = find_rule(&sets, a.ty).ok_or(Error::AttributeTypeInvalid)?;
-        if a.ty == AttrType::UNIQUE_ID {
-            // Kryoptic and the cryptoki suite agree on this code for an application-chosen id.
-            return Err(Error::AttributeTypeInvalid);
-        }
         if rule.flags & TOKEN != 0 {
             return Err(Error::AttributeReadOnly);
         }
