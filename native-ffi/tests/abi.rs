@@ -119,7 +119,8 @@ fn lists_and_interfaces() {
     // The support table covers every function of the 3.2 list exactly once.
     assert_eq!(SUPPORT.len(), 104);
     assert!(SUPPORT.iter().any(|s| s.0 == "C_Sign" && s.2 == Support::Yes));
-    assert!(SUPPORT.iter().any(|s| s.0 == "C_WrapKey" && s.2 == Support::No));
+    assert!(SUPPORT.iter().any(|s| s.0 == "C_WrapKey" && s.2 == Support::Yes));
+    assert!(SUPPORT.iter().any(|s| s.0 == "C_WrapKeyAuthenticated" && s.2 == Support::No));
 }
 
 unsafe extern "C" fn fake_create(out: *mut *mut c_void) -> CK_RV {
@@ -271,6 +272,7 @@ fn initialized_module() {
 
     digest_output_convention(s);
     templates_and_attributes(s);
+    keys_and_recovery(s);
     unsupported_functions(s);
 
     assert_eq!(call!(C_CloseSession(s)), CKR_OK);
@@ -390,11 +392,121 @@ fn templates_and_attributes(s: CK_SESSION_HANDLE) {
     assert_eq!(call!(C_DestroyObject(s, h)), CKR_OBJECT_HANDLE_INVALID);
 }
 
+/// `C_WrapKey`, `C_UnwrapKey`, `C_DeriveKey` and the recovery functions: their argument
+/// checks come before the engine; past them, the engine answers (no family wraps with
+/// AES-GCM, derives with a digest or recovers with HMAC, so those are `CKR_MECHANISM_INVALID`).
+fn keys_and_recovery(s: CK_SESSION_HANDLE) {
+    let mut class = CKO_SECRET_KEY.to_ne_bytes();
+    let mut key_type = CKK_AES.to_ne_bytes();
+    let mut value = [7u8; 32];
+    let (mut private, mut wrap, mut unwrap, mut derive) = ([CK_FALSE], [CK_TRUE], [CK_TRUE], [CK_TRUE]);
+    let mut template = [
+        attr(CKA_CLASS, &mut class),
+        attr(CKA_KEY_TYPE, &mut key_type),
+        attr(CKA_VALUE, &mut value),
+        attr(CKA_PRIVATE, &mut private),
+        attr(CKA_WRAP, &mut wrap),
+        attr(CKA_UNWRAP, &mut unwrap),
+        attr(CKA_DERIVE, &mut derive),
+    ];
+    let mut key: CK_OBJECT_HANDLE = 0;
+    assert_eq!(call!(C_CreateObject(s, template.as_mut_ptr(), ul(template.len()), &mut key)), CKR_OK);
+
+    let mut iv = [0u8; 12];
+    let mut gcm_params = CK_GCM_PARAMS {
+        pIv: iv.as_mut_ptr(),
+        ulIvLen: 12,
+        ulIvBits: 96,
+        pAAD: null_mut(),
+        ulAADLen: 0,
+        ulTagBits: 128,
+    };
+    let gcm_len = ul(size_of::<CK_GCM_PARAMS>());
+    let mut gcm = CK_MECHANISM {
+        mechanism: CKM_AES_GCM,
+        pParameter: (&raw mut gcm_params).cast(),
+        ulParameterLen: gcm_len,
+    };
+    let mut sha256 = CK_MECHANISM { mechanism: CKM_SHA256, pParameter: null_mut(), ulParameterLen: 0 };
+    let mut hmac = CK_MECHANISM { mechanism: CKM_SHA256_HMAC, pParameter: null_mut(), ulParameterLen: 0 };
+    let mut buf = [0u8; 64];
+    let mut n: CK_ULONG = 64;
+
+    // C_WrapKey: the length word is required, the buffer follows the length-query rule.
+    assert_eq!(call!(C_WrapKey(s, null_mut(), key, key, null_mut(), &mut n)), CKR_ARGUMENTS_BAD);
+    assert_eq!(call!(C_WrapKey(s, &mut gcm, key, key, buf.as_mut_ptr(), null_mut())), CKR_ARGUMENTS_BAD);
+    // No family wraps yet: AES-GCM has no CKF_WRAP, so the engine refuses the mechanism.
+    assert_eq!(call!(C_WrapKey(s, &mut gcm, key, key, null_mut(), &mut n)), CKR_MECHANISM_INVALID);
+    assert_eq!(call!(C_WrapKey(s, &mut gcm, key, key, buf.as_mut_ptr(), &mut n)), CKR_MECHANISM_INVALID);
+
+    // C_UnwrapKey: phKey, the wrapped key and the template are checked first.
+    let mut unwrapped: CK_OBJECT_HANDLE = 0;
+    let t = template.as_mut_ptr();
+    assert_eq!(
+        call!(C_UnwrapKey(s, &mut gcm, key, buf.as_mut_ptr(), 40, t, 2, null_mut())),
+        CKR_ARGUMENTS_BAD
+    );
+    assert_eq!(call!(C_UnwrapKey(s, &mut gcm, key, null_mut(), 40, t, 2, &mut unwrapped)), CKR_ARGUMENTS_BAD);
+    assert_eq!(
+        call!(C_UnwrapKey(s, &mut gcm, key, buf.as_mut_ptr(), 40, null_mut(), 2, &mut unwrapped)),
+        CKR_ARGUMENTS_BAD
+    );
+    assert_eq!(
+        call!(C_UnwrapKey(s, null_mut(), key, buf.as_mut_ptr(), 40, t, 2, &mut unwrapped)),
+        CKR_ARGUMENTS_BAD
+    );
+    assert_eq!(
+        call!(C_UnwrapKey(s, &mut gcm, key, buf.as_mut_ptr(), 40, t, 2, &mut unwrapped)),
+        CKR_MECHANISM_INVALID
+    );
+
+    // C_DeriveKey: phKey is required for every mechanism the engine offers.
+    let mut derived: CK_OBJECT_HANDLE = 0;
+    assert_eq!(call!(C_DeriveKey(s, &mut sha256, key, t, 2, null_mut())), CKR_ARGUMENTS_BAD);
+    assert_eq!(call!(C_DeriveKey(s, null_mut(), key, t, 2, &mut derived)), CKR_ARGUMENTS_BAD);
+    assert_eq!(call!(C_DeriveKey(s, &mut sha256, key, null_mut(), 2, &mut derived)), CKR_ARGUMENTS_BAD);
+    let mut bad_param = gcm;
+    bad_param.ulParameterLen = 3;
+    assert_eq!(call!(C_DeriveKey(s, &mut bad_param, key, t, 2, &mut derived)), CKR_MECHANISM_PARAM_INVALID);
+    assert_eq!(call!(C_DeriveKey(s, &mut sha256, key, t, 2, &mut derived)), CKR_MECHANISM_INVALID);
+    assert_eq!(derived, 0, "nothing written on failure");
+
+    // Sign and verify with recovery: init needs a mechanism; the steps check their
+    // buffers before they look for an operation.
+    let mut data = *b"abc";
+    assert_eq!(call!(C_SignRecoverInit(s, null_mut(), key)), CKR_ARGUMENTS_BAD);
+    assert_eq!(call!(C_SignRecoverInit(s, &mut hmac, key)), CKR_MECHANISM_INVALID);
+    assert_eq!(
+        call!(C_SignRecover(s, data.as_mut_ptr(), 3, buf.as_mut_ptr(), null_mut())),
+        CKR_ARGUMENTS_BAD
+    );
+    assert_eq!(call!(C_SignRecover(s, null_mut(), 3, null_mut(), &mut n)), CKR_ARGUMENTS_BAD);
+    assert_eq!(
+        call!(C_SignRecover(s, data.as_mut_ptr(), 3, null_mut(), &mut n)),
+        CKR_OPERATION_NOT_INITIALIZED
+    );
+    assert_eq!(call!(C_VerifyRecoverInit(s, null_mut(), key)), CKR_ARGUMENTS_BAD);
+    assert_eq!(call!(C_VerifyRecoverInit(s, &mut hmac, key)), CKR_MECHANISM_INVALID);
+    assert_eq!(
+        call!(C_VerifyRecover(s, buf.as_mut_ptr(), 8, buf.as_mut_ptr(), null_mut())),
+        CKR_ARGUMENTS_BAD
+    );
+    assert_eq!(call!(C_VerifyRecover(s, null_mut(), 8, null_mut(), &mut n)), CKR_ARGUMENTS_BAD);
+    assert_eq!(
+        call!(C_VerifyRecover(s, buf.as_mut_ptr(), 8, null_mut(), &mut n)),
+        CKR_OPERATION_NOT_INITIALIZED
+    );
+
+    assert_eq!(call!(C_DestroyObject(s, key)), CKR_OK);
+}
+
 fn unsupported_functions(s: CK_SESSION_HANDLE) {
     let mut n: CK_ULONG = 0;
     assert_eq!(call!(C_GetOperationState(s, null_mut(), &mut n)), CKR_FUNCTION_NOT_SUPPORTED);
-    assert_eq!(call!(C_WrapKey(s, null_mut(), 0, 0, null_mut(), &mut n)), CKR_FUNCTION_NOT_SUPPORTED);
-    assert_eq!(call!(C_DeriveKey(s, null_mut(), 0, null_mut(), 0, null_mut())), CKR_FUNCTION_NOT_SUPPORTED);
+    assert_eq!(
+        call!(C_WrapKeyAuthenticated(s, null_mut(), 0, 0, null_mut(), 0, null_mut(), &mut n)),
+        CKR_FUNCTION_NOT_SUPPORTED
+    );
     assert_eq!(call!(C_WaitForSlotEvent(0, null_mut(), null_mut())), CKR_FUNCTION_NOT_SUPPORTED);
     assert_eq!(call!(C_MessageEncryptFinal(s)), CKR_FUNCTION_NOT_SUPPORTED);
     assert_eq!(

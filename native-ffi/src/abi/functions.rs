@@ -760,26 +760,26 @@ pub unsafe extern "C" fn C_SignFinal(
     step_out!("C_SignFinal", sign_final, hSession, pSignature, pulSignatureLen)
 }
 
-/// `C_SignRecoverInit`: not supported.
+/// `C_SignRecoverInit`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn C_SignRecoverInit(
-    _hSession: CK_SESSION_HANDLE,
-    _pMechanism: *mut CK_MECHANISM,
-    _hKey: CK_OBJECT_HANDLE,
+    hSession: CK_SESSION_HANDLE,
+    pMechanism: *mut CK_MECHANISM,
+    hKey: CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    not_supported("C_SignRecoverInit")
+    init_with_key!("C_SignRecoverInit", sign_recover_init, hSession, pMechanism, hKey)
 }
 
-/// `C_SignRecover`: not supported.
+/// `C_SignRecover`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn C_SignRecover(
-    _hSession: CK_SESSION_HANDLE,
-    _pData: *mut CK_BYTE,
-    _ulDataLen: CK_ULONG,
-    _pSignature: *mut CK_BYTE,
-    _pulSignatureLen: *mut CK_ULONG,
+    hSession: CK_SESSION_HANDLE,
+    pData: *mut CK_BYTE,
+    ulDataLen: CK_ULONG,
+    pSignature: *mut CK_BYTE,
+    pulSignatureLen: *mut CK_ULONG,
 ) -> CK_RV {
-    not_supported("C_SignRecover")
+    step_in_out!("C_SignRecover", sign_recover, hSession, pData, ulDataLen, pSignature, pulSignatureLen)
 }
 
 /// `C_VerifyInit`.
@@ -833,26 +833,26 @@ pub unsafe extern "C" fn C_VerifyFinal(
     step_in!("C_VerifyFinal", verify_final, hSession, pSignature, ulSignatureLen)
 }
 
-/// `C_VerifyRecoverInit`: not supported.
+/// `C_VerifyRecoverInit`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn C_VerifyRecoverInit(
-    _hSession: CK_SESSION_HANDLE,
-    _pMechanism: *mut CK_MECHANISM,
-    _hKey: CK_OBJECT_HANDLE,
+    hSession: CK_SESSION_HANDLE,
+    pMechanism: *mut CK_MECHANISM,
+    hKey: CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    not_supported("C_VerifyRecoverInit")
+    init_with_key!("C_VerifyRecoverInit", verify_recover_init, hSession, pMechanism, hKey)
 }
 
-/// `C_VerifyRecover`: not supported.
+/// `C_VerifyRecover`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn C_VerifyRecover(
-    _hSession: CK_SESSION_HANDLE,
-    _pSignature: *mut CK_BYTE,
-    _ulSignatureLen: CK_ULONG,
-    _pData: *mut CK_BYTE,
-    _pulDataLen: *mut CK_ULONG,
+    hSession: CK_SESSION_HANDLE,
+    pSignature: *mut CK_BYTE,
+    ulSignatureLen: CK_ULONG,
+    pData: *mut CK_BYTE,
+    pulDataLen: *mut CK_ULONG,
 ) -> CK_RV {
-    not_supported("C_VerifyRecover")
+    step_in_out!("C_VerifyRecover", verify_recover, hSession, pSignature, ulSignatureLen, pData, pulDataLen)
 }
 
 // ---- dual-function operations: not supported ----------------------------------------
@@ -962,45 +962,84 @@ pub unsafe extern "C" fn C_GenerateKeyPair(
     })
 }
 
-/// `C_WrapKey`: not supported.
+/// `C_WrapKey`, with the length-query convention for the wrapped key.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn C_WrapKey(
-    _hSession: CK_SESSION_HANDLE,
-    _pMechanism: *mut CK_MECHANISM,
-    _hWrappingKey: CK_OBJECT_HANDLE,
-    _hKey: CK_OBJECT_HANDLE,
-    _pWrappedKey: *mut CK_BYTE,
-    _pulWrappedKeyLen: *mut CK_ULONG,
+    hSession: CK_SESSION_HANDLE,
+    pMechanism: *mut CK_MECHANISM,
+    hWrappingKey: CK_OBJECT_HANDLE,
+    hKey: CK_OBJECT_HANDLE,
+    pWrappedKey: *mut CK_BYTE,
+    pulWrappedKeyLen: *mut CK_ULONG,
 ) -> CK_RV {
-    not_supported("C_WrapKey")
+    entry("C_WrapKey", |e| {
+        // SAFETY: pMechanism is NULL or a valid CK_MECHANISM; pulWrappedKeyLen points at a
+        // CK_ULONG; pWrappedKey is NULL or valid for *pulWrappedKeyLen bytes (§5.2).
+        let (m, out) = unsafe {
+            (convert::mechanism(pMechanism.cast_const())?, OutBuffer::new(pWrappedKey, pulWrappedKeyLen)?)
+        };
+        let output = e.wrap_key(ul(hSession), &m, ul(hWrappingKey), ul(hKey), out.request())?;
+        convert::deliver_output(out, output)
+    })
 }
 
-/// `C_UnwrapKey`: not supported.
+/// `C_UnwrapKey`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn C_UnwrapKey(
-    _hSession: CK_SESSION_HANDLE,
-    _pMechanism: *mut CK_MECHANISM,
-    _hUnwrappingKey: CK_OBJECT_HANDLE,
-    _pWrappedKey: *mut CK_BYTE,
-    _ulWrappedKeyLen: CK_ULONG,
-    _pTemplate: *mut CK_ATTRIBUTE,
-    _ulAttributeCount: CK_ULONG,
-    _phKey: *mut CK_OBJECT_HANDLE,
+    hSession: CK_SESSION_HANDLE,
+    pMechanism: *mut CK_MECHANISM,
+    hUnwrappingKey: CK_OBJECT_HANDLE,
+    pWrappedKey: *mut CK_BYTE,
+    ulWrappedKeyLen: CK_ULONG,
+    pTemplate: *mut CK_ATTRIBUTE,
+    ulAttributeCount: CK_ULONG,
+    phKey: *mut CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    not_supported("C_UnwrapKey")
+    entry("C_UnwrapKey", |e| {
+        // SAFETY: phKey is NULL or writable; pMechanism is NULL or a valid CK_MECHANISM;
+        // pWrappedKey is valid for ulWrappedKeyLen bytes; pTemplate holds ulAttributeCount
+        // attributes.
+        let (out, m, wrapped, template) = unsafe {
+            (
+                Out::new(phKey)?,
+                convert::mechanism(pMechanism.cast_const())?,
+                ptr::slice_from_raw(pWrappedKey.cast_const(), ulWrappedKeyLen)?,
+                convert::template(pTemplate.cast_const(), ulAttributeCount)?,
+            )
+        };
+        out.write(ck(e.unwrap_key(ul(hSession), &m, ul(hUnwrappingKey), wrapped, &template)?));
+        Ok(())
+    })
 }
 
-/// `C_DeriveKey`: not supported.
+/// `C_DeriveKey`. The handles of SP 800-108's additional keys go into the `phKey` of each
+/// `CK_DERIVED_KEY` of the parameter, in order. `phKey` itself is always required: every
+/// mechanism the engine offers derives a first key (those that make only additional keys,
+/// the SSL/TLS key-and-MAC derivations, are not among them).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn C_DeriveKey(
-    _hSession: CK_SESSION_HANDLE,
-    _pMechanism: *mut CK_MECHANISM,
-    _hBaseKey: CK_OBJECT_HANDLE,
-    _pTemplate: *mut CK_ATTRIBUTE,
-    _ulAttributeCount: CK_ULONG,
-    _phKey: *mut CK_OBJECT_HANDLE,
+    hSession: CK_SESSION_HANDLE,
+    pMechanism: *mut CK_MECHANISM,
+    hBaseKey: CK_OBJECT_HANDLE,
+    pTemplate: *mut CK_ATTRIBUTE,
+    ulAttributeCount: CK_ULONG,
+    phKey: *mut CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    not_supported("C_DeriveKey")
+    entry("C_DeriveKey", |e| {
+        // SAFETY: phKey is NULL or writable; pMechanism is NULL or a valid CK_MECHANISM whose
+        // nested out-pointers (CK_DERIVED_KEY.phKey) are NULL or writable for this call;
+        // pTemplate holds ulAttributeCount attributes.
+        let (out, (m, additional_out), template) = unsafe {
+            (
+                Out::new(phKey)?,
+                convert::mechanism_with_outputs(pMechanism.cast_const())?,
+                convert::template(pTemplate.cast_const(), ulAttributeCount)?,
+            )
+        };
+        let (key, additional) = e.derive_key(ul(hSession), &m, ul(hBaseKey), &template)?;
+        out.write(ck(key));
+        convert::write_handles(additional_out, &additional)
+    })
 }
 
 // ---- random numbers ------------------------------------------------------------------
