@@ -70,6 +70,19 @@ else
     failed_sections+=("interop: not run, the release build failed")
 fi
 
+# Cross-checks of every mechanism family against Python `cryptography`, through the debug module.
+for script in tests/interop/*.py; do
+    section "interop: $script (python-pkcs11 + cryptography)" \
+        "${PYTHON:-python3}" "$script" "$root/target/debug/libanyhsm_pkcs11.so" || true
+done
+
+# The npm package (Node, fake-indexeddb, directory store, native parity, Chromium) and the demo page.
+section "npm package: scripts/test-wasm.sh" scripts/test-wasm.sh || true
+section "web demo in Chromium: scripts/test-web-demo.sh" scripts/test-web-demo.sh || true
+
+# The decoders of stored data, fuzzed briefly with the nightly toolchain.
+section "fuzz smoke: scripts/fuzz-smoke.sh" env FUZZ_SECONDS="${FUZZ_SECONDS:-20}" scripts/fuzz-smoke.sh || true
+
 echo
 if ((${#failed_sections[@]})); then
     printf '==== test-all: %d of %d sections FAILED (%d s):\n' \

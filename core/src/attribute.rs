@@ -133,7 +133,7 @@ impl Attribute {
             }
             AttrKind::MechanismList => {
                 let w = width.bytes();
-                if raw.len() % w != 0 {
+                if !raw.len().is_multiple_of(w) {
                     return Err(Error::AttributeValueInvalid);
                 }
                 let list = raw

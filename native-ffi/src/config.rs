@@ -8,8 +8,14 @@
 //! log_level = "info"                      # off | error | warn | info | debug | trace
 //! deterministic_seed = "00112233…"        # 64 hex digits: turns deterministic mode on
 //! test_token = true                       # new tokens use the fast PIN KDF profile
-//! backend = "file"                        # file (sqlite: not supported yet)
+//! backend = "file"                        # file | sqlite
+//! umask = "077"                           # octal: token files 0600, directories 0700
+//! max_pin_failures = 10                   # failed logins before a PIN locks (new tokens)
 //! ```
+//!
+//! `umask` is applied exactly to every file and directory the store creates (`0666 & !umask`
+//! and `0777 & !umask`), whatever the process's own umask; it must leave the owner's bits
+//! alone (its first digit is 0), e.g. `"027"` for group-readable tokens.
 //!
 //! `ANYHSM_TOKEN_DIR` and `ANYHSM_LOG` override `token_dir` and `log_level` for one process.
 //! An environment variable set to the empty string counts as unset. Unknown keys and bad
@@ -24,7 +30,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use crate::log::LogLevel;
+use crate::{log::LogLevel, store::Modes};
 
 /// Where tokens are kept.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -33,6 +39,8 @@ pub enum Backend {
     /// One directory per token under `token_dir` ([`crate::store::FileStore`]).
     #[default]
     File,
+    /// One SQLite database per token under `token_dir` ([`crate::store::SqliteStore`]).
+    Sqlite,
 }
 
 /// The module's settings, after defaults, the file and the environment are combined.
@@ -48,6 +56,10 @@ pub struct Config {
     pub test_token: bool,
     /// The storage backend.
     pub backend: Backend,
+    /// The modes of the files and directories the store creates (from `umask`).
+    pub modes: Modes,
+    /// Failed logins before a PIN locks, for tokens initialised from now on.
+    pub max_pin_failures: u32,
 }
 
 impl fmt::Debug for Config {
@@ -59,6 +71,8 @@ impl fmt::Debug for Config {
             .field("deterministic_seed", &self.deterministic_seed.map(|_| "<32 bytes>"))
             .field("test_token", &self.test_token)
             .field("backend", &self.backend)
+            .field("umask", &format_args!("{:03o}", self.modes.umask()))
+            .field("max_pin_failures", &self.max_pin_failures)
             .finish()
     }
 }
@@ -71,7 +85,11 @@ pub const ENV_TOKEN_DIR: &str = "ANYHSM_TOKEN_DIR";
 pub const ENV_LOG: &str = "ANYHSM_LOG";
 
 /// The keys a config file may hold.
-pub const KEYS: [&str; 5] = ["token_dir", "log_level", "deterministic_seed", "test_token", "backend"];
+pub const KEYS: [&str; 7] =
+    ["token_dir", "log_level", "deterministic_seed", "test_token", "backend", "umask", "max_pin_failures"];
+
+/// The default of `max_pin_failures`.
+pub const DEFAULT_MAX_PIN_FAILURES: u32 = 10;
 
 /// Why the configuration is unusable. Every message names the file, key or variable.
 #[derive(Debug)]
@@ -107,7 +125,7 @@ pub enum ConfigError {
         /// What was expected and what was found.
         message: String,
     },
-    /// A valid value for a feature that is not implemented yet (`backend = "sqlite"`).
+    /// A valid value for a feature that is not implemented yet (none at the moment).
     Unsupported {
         /// The file.
         path: PathBuf,
@@ -179,6 +197,8 @@ struct FileSettings {
     deterministic_seed: Option<[u8; 32]>,
     test_token: Option<bool>,
     backend: Option<Backend>,
+    modes: Option<Modes>,
+    max_pin_failures: Option<u32>,
 }
 
 impl Config {
@@ -245,6 +265,8 @@ impl Config {
             deterministic_seed: file.deterministic_seed,
             test_token: file.test_token.unwrap_or(false),
             backend: file.backend.unwrap_or_default(),
+            modes: file.modes.unwrap_or_default(),
+            max_pin_failures: file.max_pin_failures.unwrap_or(DEFAULT_MAX_PIN_FAILURES),
         })
     }
 }
@@ -332,14 +354,28 @@ fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
                 if v.eq_ignore_ascii_case("file") {
                     s.backend = Some(Backend::File);
                 } else if v.eq_ignore_ascii_case("sqlite") {
-                    return Err(ConfigError::Unsupported {
-                        path: path.into(),
-                        key: "backend",
-                        value: v.into(),
-                    });
+                    s.backend = Some(Backend::Sqlite);
                 } else {
                     return Err(bad("backend", format!("{v:?}: expected \"file\" or \"sqlite\"")));
                 }
+            }
+            "max_pin_failures" => match value {
+                toml::Value::Integer(n) if (1..=1000).contains(n) => {
+                    s.max_pin_failures = u32::try_from(*n).ok();
+                }
+                toml::Value::Integer(n) => {
+                    return Err(bad("max_pin_failures", format!("{n}: expected 1 to 1000")));
+                }
+                other => {
+                    return Err(bad(
+                        "max_pin_failures",
+                        format!("expected a number, found {}", other.type_str()),
+                    ));
+                }
+            },
+            "umask" => {
+                let v = string("umask")?;
+                s.modes = Some(parse_umask(v).map_err(|m| bad("umask", m))?);
             }
             _ => {
                 return Err(ConfigError::UnknownKey { path: path.into(), key: key.clone() });
@@ -347,6 +383,16 @@ fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
         }
     }
     Ok(s)
+}
+
+/// Three (or four, with a leading 0) octal digits, e.g. `"027"`, into [`Modes`].
+fn parse_umask(text: &str) -> Result<Modes, String> {
+    let digits_ok = (3..=4).contains(&text.len()) && text.bytes().all(|b| matches!(b, b'0'..=b'7'));
+    let value = u32::from_str_radix(text, 8).ok().filter(|_| digits_ok);
+    let Some(value) = value else {
+        return Err(format!("{text:?}: expected three octal digits such as \"077\" or \"027\""));
+    };
+    Modes::with_umask(value).map_err(|e| format!("{text:?}: {e}"))
 }
 
 /// 64 hex digits, either case, into 32 bytes.
@@ -411,6 +457,8 @@ mod tests {
                 deterministic_seed: None,
                 test_token: false,
                 backend: Backend::File,
+                modes: Modes::default(),
+                max_pin_failures: DEFAULT_MAX_PIN_FAILURES,
             }
         );
     }
@@ -443,7 +491,8 @@ mod tests {
     fn every_key_in_a_file() {
         let (_d, path) = conf(&format!(
             "token_dir = \"/srv/tokens\"\nlog_level = \"debug\"\n\
-             deterministic_seed = \"{SEED_HEX}\"\ntest_token = true\nbackend = \"file\"\n"
+             deterministic_seed = \"{SEED_HEX}\"\ntest_token = true\nbackend = \"sqlite\"\n\
+             umask = \"027\"\nmax_pin_failures = 3\n"
         ));
         let c = Config::from_sources(Some(&path), None, None, Some("/x"), Some("/h")).unwrap();
         assert_eq!(
@@ -453,7 +502,9 @@ mod tests {
                 log_level: LogLevel::Debug,
                 deterministic_seed: Some(seed()),
                 test_token: true,
-                backend: Backend::File,
+                backend: Backend::Sqlite,
+                modes: Modes::with_umask(0o027).unwrap(),
+                max_pin_failures: 3,
             }
         );
     }
@@ -592,12 +643,36 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_is_not_supported_yet() {
-        let (_p, e, msg) = file_error("backend = \"sqlite\"");
-        assert!(matches!(&e, ConfigError::Unsupported { key: "backend", value, .. } if value == "sqlite"));
-        assert!(msg.contains("`backend`") && msg.contains("\"sqlite\" is not supported yet"), "{msg}");
+    fn backends_in_any_case() {
+        let (_p, c) = from_file("backend = \"sqlite\"");
+        assert_eq!(c.unwrap().backend, Backend::Sqlite);
+        let (_p, c) = from_file("backend = \"SQLite\"");
+        assert_eq!(c.unwrap().backend, Backend::Sqlite);
         let (_p, c) = from_file("backend = \"File\"");
         assert_eq!(c.unwrap().backend, Backend::File);
+    }
+
+    #[test]
+    fn umask_is_three_octal_digits_keeping_the_owner() {
+        let (_p, c) = from_file("umask = \"022\"");
+        assert_eq!(c.unwrap().modes, Modes::with_umask(0o022).unwrap());
+        let (_p, c) = from_file("umask = \"0077\"");
+        assert_eq!(c.unwrap().modes, Modes::default());
+        assert_bad_value("umask = 27", "umask", "expected a string, found integer");
+        assert_bad_value("umask = \"27\"", "umask", "expected three octal digits");
+        assert_bad_value("umask = \"089\"", "umask", "expected three octal digits");
+        assert_bad_value("umask = \"0o27\"", "umask", "expected three octal digits");
+        assert_bad_value("umask = \"277\"", "umask", "would deny the owner");
+        assert_bad_value("umask = \"1077\"", "umask", "not a umask");
+    }
+
+    #[test]
+    fn max_pin_failures_is_a_small_positive_number() {
+        let (_p, c) = from_file("max_pin_failures = 5");
+        assert_eq!(c.unwrap().max_pin_failures, 5);
+        assert_bad_value("max_pin_failures = 0", "max_pin_failures", "0: expected 1 to 1000");
+        assert_bad_value("max_pin_failures = -1", "max_pin_failures", "expected 1 to 1000");
+        assert_bad_value("max_pin_failures = \"5\"", "max_pin_failures", "expected a number, found string");
     }
 
     #[test]

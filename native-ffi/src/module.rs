@@ -14,7 +14,7 @@ use crate::{
     config::{Backend, Config},
     log,
     rng::{OsRng, SystemClock},
-    store::FileStore,
+    store::{FileStore, OpenError, SqliteStore},
 };
 
 /// The state between `C_Initialize` and `C_Finalize`.
@@ -46,13 +46,16 @@ impl Module {
     /// As [`Module::from_env`], without the configuration step.
     pub fn from_config(config: &Config) -> Result<Self> {
         log::set_level(config.log_level);
+        let refused = |e: OpenError| {
+            log::error(format_args!("C_Initialize: cannot open the token store: {e}"));
+            e.ck_error()
+        };
         let store: Box<dyn Store> = match config.backend {
             Backend::File => {
-                let store = FileStore::open(&config.token_dir).map_err(|e| {
-                    log::error(format_args!("C_Initialize: cannot open the token store: {e}"));
-                    e.ck_error()
-                })?;
-                Box::new(store)
+                Box::new(FileStore::open_with(&config.token_dir, config.modes).map_err(refused)?)
+            }
+            Backend::Sqlite => {
+                Box::new(SqliteStore::open_with(&config.token_dir, config.modes).map_err(refused)?)
             }
         };
         let rng: Box<dyn Rng> = match config.deterministic_seed {
@@ -65,12 +68,17 @@ impl Module {
             }
             None => Box::new(OsRng::default()),
         };
-        let engine_config = EngineConfig { fast_pin_kdf: config.test_token, ..EngineConfig::default() };
+        let engine_config =
+            EngineConfig { fast_pin_kdf: config.test_token, max_failures: config.max_pin_failures };
         let mut engine = Engine::new(store, rng, Box::new(SystemClock), engine_config).inspect_err(|e| {
             log::error(format_args!("C_Initialize: the engine cannot load the tokens: {e}"));
         })?;
         log_warnings(engine.take_warnings());
-        log::info(format_args!("initialised with tokens in {}", config.token_dir.display()));
+        log::info(format_args!(
+            "initialised with tokens in {} ({:?} store)",
+            config.token_dir.display(),
+            config.backend
+        ));
         Ok(Self { engine })
     }
 

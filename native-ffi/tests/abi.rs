@@ -393,8 +393,9 @@ fn templates_and_attributes(s: CK_SESSION_HANDLE) {
 }
 
 /// `C_WrapKey`, `C_UnwrapKey`, `C_DeriveKey` and the recovery functions: their argument
-/// checks come before the engine; past them, the engine answers (no family wraps with
-/// AES-GCM, derives with a digest or recovers with HMAC, so those are `CKR_MECHANISM_INVALID`).
+/// checks come before the engine; past them, the engine answers (an unextractable key is not
+/// wrapped, a bogus blob does not unwrap, and no family derives with a digest or recovers
+/// with HMAC, so those are `CKR_MECHANISM_INVALID`).
 fn keys_and_recovery(s: CK_SESSION_HANDLE) {
     let mut class = CKO_SECRET_KEY.to_ne_bytes();
     let mut key_type = CKK_AES.to_ne_bytes();
@@ -435,9 +436,9 @@ fn keys_and_recovery(s: CK_SESSION_HANDLE) {
     // C_WrapKey: the length word is required, the buffer follows the length-query rule.
     assert_eq!(call!(C_WrapKey(s, null_mut(), key, key, null_mut(), &mut n)), CKR_ARGUMENTS_BAD);
     assert_eq!(call!(C_WrapKey(s, &mut gcm, key, key, buf.as_mut_ptr(), null_mut())), CKR_ARGUMENTS_BAD);
-    // No family wraps yet: AES-GCM has no CKF_WRAP, so the engine refuses the mechanism.
-    assert_eq!(call!(C_WrapKey(s, &mut gcm, key, key, null_mut(), &mut n)), CKR_MECHANISM_INVALID);
-    assert_eq!(call!(C_WrapKey(s, &mut gcm, key, key, buf.as_mut_ptr(), &mut n)), CKR_MECHANISM_INVALID);
+    // Past the argument checks the engine answers: this key is not extractable (the default).
+    assert_eq!(call!(C_WrapKey(s, &mut gcm, key, key, null_mut(), &mut n)), CKR_KEY_UNEXTRACTABLE);
+    assert_eq!(call!(C_WrapKey(s, &mut gcm, key, key, buf.as_mut_ptr(), &mut n)), CKR_KEY_UNEXTRACTABLE);
 
     // C_UnwrapKey: phKey, the wrapped key and the template are checked first.
     let mut unwrapped: CK_OBJECT_HANDLE = 0;
@@ -457,7 +458,8 @@ fn keys_and_recovery(s: CK_SESSION_HANDLE) {
     );
     assert_eq!(
         call!(C_UnwrapKey(s, &mut gcm, key, buf.as_mut_ptr(), 40, t, 2, &mut unwrapped)),
-        CKR_MECHANISM_INVALID
+        CKR_WRAPPED_KEY_INVALID,
+        "40 bytes that are no GCM-wrapped key fail their tag"
     );
 
     // C_DeriveKey: phKey is required for every mechanism the engine offers.

@@ -46,6 +46,20 @@ impl Engine {
         flag: u64,
         usage: AttrType,
     ) -> Result<(Object, &'static dyn Family)> {
+        let (obj, family) = self.key_ref(s, mech, key, flag, usage)?;
+        Ok((obj.clone(), family))
+    }
+
+    /// [`Engine::key_for`] without the copy of the key object, for the init steps of the
+    /// hot path (an object clone is most of a short HMAC's cost).
+    pub(super) fn key_ref(
+        &mut self,
+        s: u64,
+        mech: &Mechanism,
+        key: u64,
+        flag: u64,
+        usage: AttrType,
+    ) -> Result<(&Object, &'static dyn Family)> {
         self.session_slot(s)?;
         let entry = mechanism::lookup(mech.ty).ok_or(Error::MechanismInvalid)?;
         if entry.info.flags & flag == 0 {
@@ -62,7 +76,7 @@ impl Engine {
                 return Err(Error::MechanismInvalid);
             }
         }
-        Ok((obj.clone(), entry.family))
+        Ok((obj, entry.family))
     }
 
     pub(super) fn start<T>(&mut self, s: u64, field: Field<T>, run: Running<T>) -> Result<()> {
@@ -245,9 +259,10 @@ impl Engine {
     pub fn sign_init(&mut self, s: u64, mech: &Mechanism, key: u64) -> Result<()> {
         self.session(s)?;
         self.ensure_idle(s, sign_f)?;
-        let (obj, family) = self.key_for(s, mech, key, CKF_SIGN, AttrType::SIGN)?;
-        let op = family.signer(mech, &obj, false)?;
-        self.start(s, sign_f, Running::new(op, obj.flag(AttrType::ALWAYS_AUTHENTICATE)))
+        let (obj, family) = self.key_ref(s, mech, key, CKF_SIGN, AttrType::SIGN)?;
+        let auth = obj.flag(AttrType::ALWAYS_AUTHENTICATE);
+        let op = family.signer(mech, obj, false)?;
+        self.start(s, sign_f, Running::new(op, auth))
     }
 
     /// `C_Sign`.
@@ -256,18 +271,7 @@ impl Engine {
     /// `OperationNotInitialized`, `OperationActive`, `UserNotLoggedIn` (context login
     /// pending), `DataLenRange`.
     pub fn sign(&mut self, s: u64, data: &[u8], out: OutBuf) -> Result<Output> {
-        self.finish_step(
-            s,
-            sign_f,
-            true,
-            out,
-            |op| op.max_len(),
-            |op, rng| {
-                let mut op = op.box_clone();
-                op.feed_all(data)?;
-                op.sign(rng)
-            },
-        )
+        self.finish_step(s, sign_f, true, out, |op| op.max_len(), |op, rng| op.sign_all(data, rng))
     }
 
     /// `C_SignUpdate`.
@@ -293,8 +297,8 @@ impl Engine {
     pub fn verify_init(&mut self, s: u64, mech: &Mechanism, key: u64) -> Result<()> {
         self.session(s)?;
         self.ensure_idle(s, verify_f)?;
-        let (obj, family) = self.key_for(s, mech, key, CKF_VERIFY, AttrType::VERIFY)?;
-        let op = family.signer(mech, &obj, true)?;
+        let (obj, family) = self.key_ref(s, mech, key, CKF_VERIFY, AttrType::VERIFY)?;
+        let op = family.signer(mech, obj, true)?;
         self.start(s, verify_f, Running::new(op, false))
     }
 
@@ -303,11 +307,7 @@ impl Engine {
     /// # Errors
     /// `SignatureInvalid`, `SignatureLenRange`, `OperationNotInitialized`, `OperationActive`.
     pub fn verify(&mut self, s: u64, data: &[u8], signature: &[u8]) -> Result<()> {
-        self.verify_step(s, true, |op| {
-            let mut op = op.box_clone();
-            op.feed_all(data)?;
-            op.verify(signature)
-        })
+        self.verify_step(s, true, |op| op.verify_all(data, signature))
     }
 
     /// `C_VerifyUpdate`.
@@ -336,29 +336,14 @@ impl Engine {
             (decrypt_f, CKF_DECRYPT, AttrType::DECRYPT)
         };
         self.ensure_idle(s, field)?;
-        let (obj, family) = self.key_for(s, mech, key, flag, usage)?;
-        let op = family.cipher(mech, &obj, encrypt)?;
+        let (obj, family) = self.key_ref(s, mech, key, flag, usage)?;
         let auth = !encrypt && obj.flag(AttrType::ALWAYS_AUTHENTICATE);
+        let op = family.cipher(mech, obj, encrypt)?;
         self.start(s, field, Running::new(op, auth))
     }
 
     fn crypt_one(&mut self, s: u64, field: Field<CryptOp>, data: &[u8], out: OutBuf) -> Result<Output> {
-        self.finish_step(
-            s,
-            field,
-            true,
-            out,
-            |op| {
-                let mut probe = op.box_clone();
-                probe.update(data).map(|v| v.len()).unwrap_or(0) + probe.final_len()
-            },
-            |op, rng| {
-                let mut op = op.box_clone();
-                let mut v = op.update(data)?;
-                v.extend_from_slice(&op.finish(rng)?);
-                Ok(v)
-            },
-        )
+        self.finish_step(s, field, true, out, |op| op.one_shot_len(data), |op, rng| op.one_shot(data, rng))
     }
 
     fn crypt_update(&mut self, s: u64, field: Field<CryptOp>, data: &[u8], out: OutBuf) -> Result<Output> {

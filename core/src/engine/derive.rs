@@ -13,6 +13,7 @@ use crate::consts::flags::{CKF_DERIVE, CKF_SIGN_RECOVER, CKF_UNWRAP, CKF_VERIFY_
 use crate::consts::{AttrType, KeyType, ObjectClass};
 use crate::info::{HkdfSalt, MechParam, Mechanism, OutBuf, Output};
 use crate::mechanism::{self, ops::secret_keys};
+use crate::object::Object;
 use crate::object::policy::{self, Origin};
 use crate::secret::SecretBytes;
 use crate::session::{RecoverOp, Running, Session};
@@ -39,6 +40,11 @@ fn constrain(template: &[Attribute], constraint: Option<&AttrValue>) -> Result<V
         }
     }
     Ok(out)
+}
+
+/// Mechanisms whose base may be a data object instead of a key.
+fn takes_data_base(mech: &Mechanism) -> bool {
+    matches!(mech.ty, crate::consts::MechanismType::HKDF_DERIVE | crate::consts::MechanismType::HKDF_DATA)
 }
 
 /// Handles that a mechanism parameter names (a salt key, a second base key).
@@ -69,19 +75,37 @@ impl Engine {
         base: u64,
         template: &[Attribute],
     ) -> Result<(u64, Vec<u64>)> {
-        let (base_obj, family) = self.key_for(s, mech, base, CKF_DERIVE, AttrType::DERIVE)?;
+        let (base_obj, family) = match self.key_for(s, mech, base, CKF_DERIVE, AttrType::DERIVE) {
+            // HKDF also takes its input keying material from a data object, which has no
+            // CKA_DERIVE to check.
+            Err(Error::KeyFunctionNotPermitted) if takes_data_base(mech) => self.data_base(s, mech, base)?,
+            r => r?,
+        };
         self.check_template_access(s, template)?;
-        let template = constrain(template, base_obj.get(AttrType::DERIVE_TEMPLATE))?;
+        let mut template = constrain(template, base_obj.get(AttrType::DERIVE_TEMPLATE))?;
         let mut others = Vec::new();
         for h in referenced_keys(mech) {
             let (slot, id) = self.resolve(s, h, Error::KeyHandleInvalid)?;
+            self.ensure_unsealed(slot, id)?;
             others.push((h, self.object(slot, id)?.clone()));
         }
         let derived = family.derive(mech, &base_obj, &template, &others, self.rng.as_mut())?;
-        let origin = Origin::Derive {
-            always_sensitive: base_obj.flag(AttrType::ALWAYS_SENSITIVE),
-            never_extractable: base_obj.flag(AttrType::NEVER_EXTRACTABLE),
-        };
+        // A key made from several keys was always sensitive (never extractable) only if all
+        // of them were.
+        let sources = core::iter::once(&base_obj).chain(others.iter().map(|(_, o)| o));
+        let (mut always_sensitive, mut never_extractable) = (true, true);
+        for k in sources {
+            always_sensitive &= k.flag(AttrType::ALWAYS_SENSITIVE);
+            never_extractable &= k.flag(AttrType::NEVER_EXTRACTABLE);
+        }
+        let origin = Origin::Derive { always_sensitive, never_extractable };
+        if policy::find(&derived.attrs, AttrType::CLASS).and_then(Attribute::as_ulong)
+            == Some(ObjectClass::DATA.0)
+        {
+            // A data object (CKM_HKDF_DATA) has no CKA_VALUE_LEN: the template's only said how
+            // many bytes to derive.
+            template.retain(|a| a.ty != AttrType::VALUE_LEN);
+        }
         let mut objs = Vec::with_capacity(1 + derived.additional.len());
         let uid = new_unique_id(self.rng.as_mut())?;
         objs.push(policy::new_object(&template, &derived.attrs, origin, &uid)?);
@@ -94,6 +118,24 @@ impl Engine {
         let handles = self.insert_objects(s, objs)?;
         let (first, rest) = handles.split_first().ok_or(Error::GeneralError)?;
         Ok((*first, rest.to_vec()))
+    }
+
+    /// A data object as the base of a derivation ([`takes_data_base`]): visible to the
+    /// session and of class `CKO_DATA`; the mechanism must still support derivation.
+    fn data_base(
+        &mut self,
+        s: u64,
+        mech: &Mechanism,
+        base: u64,
+    ) -> Result<(Object, &'static dyn mechanism::Family)> {
+        let entry = mechanism::lookup(mech.ty).ok_or(Error::MechanismInvalid)?;
+        let (slot, id) = self.resolve(s, base, Error::KeyHandleInvalid)?;
+        self.ensure_unsealed(slot, id)?;
+        let obj = self.object(slot, id)?;
+        if obj.class() != ObjectClass::DATA {
+            return Err(Error::KeyFunctionNotPermitted);
+        }
+        Ok((obj.clone(), entry.family))
     }
 
     /// `C_WrapKey`.

@@ -29,6 +29,12 @@ mod keygen;
 mod objects;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_ec;
+#[cfg(test)]
+mod tests_rsa;
+#[cfg(test)]
+mod tests_sym;
 
 /// `manufacturerID` of the library, slots and tokens.
 pub const MANUFACTURER: &str = "anyhsm";
@@ -205,8 +211,8 @@ impl Engine {
         let Some(token) = self.tokens.get(&slot) else {
             return Ok(());
         };
-        let name = token.meta.serial.clone();
-        if self.store.generation(&name)? != token.generation {
+        // Borrowed, not cloned: this runs at every operation's start.
+        if self.store.generation(&token.meta.serial)? != token.generation {
             self.reload(slot)?;
         }
         Ok(())
@@ -218,7 +224,16 @@ impl Engine {
         let Some(old) = self.tokens.get(&slot) else {
             return Ok(());
         };
-        let snap = self.store.load(&old.meta.serial)?;
+        let snap = match self.store.load(&old.meta.serial) {
+            Ok(snap) => snap,
+            Err(StoreError::Failed(Error::TokenNotPresent)) => {
+                // The token vanished from the store (deleted elsewhere, or its creation was
+                // never made durable): its slot becomes the empty slot again.
+                self.forget_token(slot);
+                return Err(Error::TokenNotPresent);
+            }
+            Err(e) => return Err(e.into()),
+        };
         let mut fresh = Token::from_snapshot(&snap, old.master.clone(), &mut self.warnings)?;
         fresh.meta.slot_id = slot;
         let Some(old) = self.tokens.remove(&slot) else {
@@ -236,6 +251,18 @@ impl Engine {
         }
         self.tokens.insert(slot, fresh);
         Ok(())
+    }
+
+    /// Drop a token, its sessions and its handles from the working set.
+    fn forget_token(&mut self, slot: u64) {
+        self.tokens.remove(&slot);
+        self.sessions.retain(|_, x| x.slot != slot);
+        let gone: Vec<u64> = self.handles.iter().filter(|(_, (s, _))| *s == slot).map(|(h, _)| *h).collect();
+        for h in gone {
+            if let Some(key) = self.handles.remove(&h) {
+                self.handle_of.remove(&key);
+            }
+        }
     }
 
     /// Compute a change against the current token, persist it, then commit it; if the

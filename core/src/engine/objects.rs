@@ -160,7 +160,9 @@ impl Engine {
             }
             Ok(Change { delete: alloc::vec![id], ..Change::default() })
         })?;
-        self.drop_handle(slot, id);
+        // The handle stays mapped (resolving it fails while the object is gone) so that, if a
+        // front-end's durable write fails and the token is reloaded, the object keeps its
+        // handle; a reload prunes handles whose objects are really gone.
         Ok(())
     }
 

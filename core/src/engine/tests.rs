@@ -490,7 +490,8 @@ fn aes_gcm_round_trip_and_tamper() {
     multi.extend(data(e.encrypt_update(s, b"world", OutBuf::Capacity(64)).unwrap()));
     assert_eq!(
         e.encrypt_final(s, OutBuf::Capacity(3)).unwrap(),
-        Output::Length(27),
+        // Encryption streams: the updates gave the ciphertext, the final step the tag.
+        Output::Length(16),
         "short buffer keeps the op"
     );
     multi.extend(data(e.encrypt_final(s, OutBuf::Capacity(64)).unwrap()));

@@ -36,7 +36,7 @@ const MAX_TEXT_LEN: u64 = (1 << 36) - 32;
 const MAX_AAD_LEN: u64 = (1 << 61) - 1;
 
 /// Counter blocks encrypted per call to the cipher, so AES-NI and friends can pipeline.
-const BATCH: usize = 8;
+const BATCH: usize = 64;
 
 /// Check the parameters of an AES-GCM operation before it starts.
 ///
@@ -64,6 +64,14 @@ pub fn seal(key: &[u8], iv: &[u8], aad: &[u8], tag_bytes: usize, plaintext: &[u8
     if too_long(plaintext.len(), MAX_TEXT_LEN) || too_long(aad.len(), MAX_AAD_LEN) {
         return Err(Error::DataLenRange);
     }
+    if let Some(fast) = Standard::new(key, iv.len(), tag_bytes) {
+        return fast.seal(iv, aad, plaintext);
+    }
+    seal_general(key, iv, aad, tag_bytes, plaintext)
+}
+
+/// [`seal`] through the construction of this module, for every IV and tag length.
+fn seal_general(key: &[u8], iv: &[u8], aad: &[u8], tag_bytes: usize, plaintext: &[u8]) -> Result<Vec<u8>> {
     let gcm = Gcm::new(key)?;
     let mut j0 = gcm.j0(iv);
 
@@ -100,6 +108,9 @@ pub fn open(
     if too_long(ciphertext.len(), MAX_TEXT_LEN) || too_long(aad.len(), MAX_AAD_LEN) {
         return Err(Error::EncryptedDataInvalid);
     }
+    if let Some(fast) = Standard::new(key, iv.len(), tag_bytes) {
+        return fast.open(iv, aad, ciphertext, given_tag);
+    }
     let gcm = Gcm::new(key)?;
     let mut j0 = gcm.j0(iv);
 
@@ -117,12 +128,274 @@ pub fn open(
     Ok(out)
 }
 
+/// The standard shape (96-bit IV, 128-bit tag, AES-128 or AES-256) goes through the `aes-gcm`
+/// crate, which is faster than putting the mode together here; the agreement of the two is
+/// tested below.
+#[derive(Clone)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one short-lived cipher per call; boxing would add an allocation on the hot path"
+)]
+enum Standard {
+    Aes128(aes_gcm::Aes128Gcm),
+    Aes256(aes_gcm::Aes256Gcm),
+}
+
+impl Standard {
+    fn new(key: &[u8], iv_len: usize, tag_bytes: usize) -> Option<Self> {
+        use aes_gcm::KeyInit as _;
+        if iv_len != 12 || tag_bytes != BLOCK {
+            return None;
+        }
+        match key.len() {
+            16 => aes_gcm::Aes128Gcm::new_from_slice(key).ok().map(Standard::Aes128),
+            32 => aes_gcm::Aes256Gcm::new_from_slice(key).ok().map(Standard::Aes256),
+            _ => None,
+        }
+    }
+
+    fn seal(&self, iv: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+        use aes_gcm::aead::AeadInOut as _;
+        let nonce = aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::try_from(iv)
+            .map_err(|_| Error::MechanismParamInvalid)?;
+        let mut out = Vec::with_capacity(plaintext.len().saturating_add(BLOCK));
+        out.extend_from_slice(plaintext);
+        let tag = match self {
+            Standard::Aes128(c) => c.encrypt_inout_detached(&nonce, aad, out.as_mut_slice().into()),
+            Standard::Aes256(c) => c.encrypt_inout_detached(&nonce, aad, out.as_mut_slice().into()),
+        }
+        .map_err(|_| Error::DataLenRange)?;
+        out.extend_from_slice(&tag);
+        Ok(out)
+    }
+
+    fn open(&self, iv: &[u8], aad: &[u8], ciphertext: &[u8], tag: &[u8]) -> Result<Vec<u8>> {
+        use aes_gcm::aead::AeadInOut as _;
+        let nonce = aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::try_from(iv)
+            .map_err(|_| Error::MechanismParamInvalid)?;
+        let tag = aes_gcm::Tag::<aes_gcm::aead::consts::U16>::try_from(tag)
+            .map_err(|_| Error::EncryptedDataInvalid)?;
+        let mut out = ciphertext.to_vec();
+        // The crate checks the tag, in constant time, before it decrypts.
+        let r = match self {
+            Standard::Aes128(c) => c.decrypt_inout_detached(&nonce, aad, out.as_mut_slice().into(), &tag),
+            Standard::Aes256(c) => c.decrypt_inout_detached(&nonce, aad, out.as_mut_slice().into(), &tag),
+        };
+        match r {
+            Ok(()) => Ok(out),
+            Err(_) => {
+                out.zeroize();
+                Err(Error::EncryptedDataInvalid)
+            }
+        }
+    }
+}
+
+/// A multi-part GCM encryption (`C_EncryptUpdate`): ciphertext is released as it is
+/// produced, GHASH runs over it as it goes, and the tag comes at the end. GCM is a stream
+/// mode, so every update returns exactly as many bytes as it was given.
+#[derive(Clone)]
+pub struct SealStream {
+    gcm: Gcm,
+    /// The one-call path for the standard shape.
+    standard: Option<Standard>,
+    iv: Vec<u8>,
+    aad: Vec<u8>,
+    j0: Block,
+    /// GHASH over the AAD and the whole ciphertext blocks so far.
+    ghash: GHash,
+    /// The counter of the next keystream block.
+    next: u32,
+    /// Keystream not yet used; `ks_pos == BLOCK` when empty.
+    ks: Block,
+    ks_pos: usize,
+    /// Ciphertext not yet hashed (less than a block).
+    partial: Block,
+    partial_len: usize,
+    aad_len: usize,
+    text_len: u64,
+    tag_bytes: usize,
+}
+
+impl core::fmt::Debug for SealStream {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SealStream").field("tag_bytes", &self.tag_bytes).finish_non_exhaustive()
+    }
+}
+
+impl Drop for SealStream {
+    fn drop(&mut self) {
+        self.j0.zeroize();
+        self.ks.zeroize();
+        self.partial.zeroize();
+    }
+}
+
+impl SealStream {
+    /// Start an encryption: key, IV, the whole AAD and the tag length.
+    ///
+    /// # Errors
+    /// As [`check_params`]; `DataLenRange` for AAD longer than GCM allows.
+    pub fn new(key: &[u8], iv: &[u8], aad: &[u8], tag_bytes: usize) -> Result<Self> {
+        check_params(key.len(), iv.len(), tag_bytes)?;
+        if too_long(aad.len(), MAX_AAD_LEN) {
+            return Err(Error::DataLenRange);
+        }
+        let gcm = Gcm::new(key)?;
+        let j0 = gcm.j0(iv);
+        let mut ghash = gcm.ghash.clone();
+        ghash.update_padded(aad);
+        let next = counter_of(&j0).wrapping_add(1);
+        Ok(Self {
+            standard: Standard::new(key, iv.len(), tag_bytes),
+            iv: iv.to_vec(),
+            aad: aad.to_vec(),
+            gcm,
+            j0,
+            ghash,
+            next,
+            ks: Block::default(),
+            ks_pos: BLOCK,
+            partial: Block::default(),
+            partial_len: 0,
+            aad_len: aad.len(),
+            text_len: 0,
+            tag_bytes,
+        })
+    }
+
+    /// The tag length in bytes.
+    pub fn tag_len(&self) -> usize {
+        self.tag_bytes
+    }
+
+    /// Encrypt more plaintext, appending the ciphertext to `out`.
+    ///
+    /// # Errors
+    /// `DataLenRange` when the total would exceed what GCM allows under one IV.
+    pub fn update_into(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let total = self.text_len.saturating_add(data.len() as u64);
+        if total > MAX_TEXT_LEN {
+            return Err(Error::DataLenRange);
+        }
+        self.text_len = total;
+        let start = out.len();
+        out.extend_from_slice(data);
+        let buf = &mut out[start..];
+        let avail = (BLOCK - self.ks_pos).min(buf.len());
+        let (head, rest) = buf.split_at_mut(avail);
+        for (b, k) in head.iter_mut().zip(&self.ks[self.ks_pos..]) {
+            *b ^= k;
+        }
+        self.ks_pos += avail;
+        let mut keystream = [Block::default(); BATCH];
+        for chunk in rest.chunks_mut(BATCH * BLOCK) {
+            let blocks = chunk.len().div_ceil(BLOCK);
+            for block in &mut keystream[..blocks] {
+                *block = self.j0;
+                block[12..].copy_from_slice(&self.next.to_be_bytes());
+                self.next = self.next.wrapping_add(1);
+            }
+            self.gcm.cipher.encrypt_blocks(&mut keystream[..blocks]);
+            xor_blocks(chunk, &keystream[..blocks]);
+            let used = chunk.len() - (blocks - 1) * BLOCK;
+            self.ks = keystream[blocks - 1];
+            self.ks_pos = used;
+        }
+        keystream.zeroize();
+        self.absorb(start, out);
+        Ok(())
+    }
+
+    /// Hash the ciphertext `out[start..]`.
+    fn absorb(&mut self, start: usize, out: &[u8]) {
+        let mut ct = &out[start..];
+        if self.partial_len > 0 {
+            let take = (BLOCK - self.partial_len).min(ct.len());
+            self.partial[self.partial_len..self.partial_len + take].copy_from_slice(&ct[..take]);
+            self.partial_len += take;
+            ct = &ct[take..];
+            if self.partial_len == BLOCK {
+                self.ghash.update(&[self.partial]);
+                self.partial_len = 0;
+            }
+        }
+        let (blocks, rest) = Block::slice_as_chunks(ct);
+        self.ghash.update(blocks);
+        self.partial[..rest.len()].copy_from_slice(rest);
+        if !rest.is_empty() {
+            self.partial_len = rest.len();
+        }
+    }
+
+    /// The tag over everything encrypted so far (the state is kept).
+    pub fn tag(&self) -> Vec<u8> {
+        let mut g = self.ghash.clone();
+        if self.partial_len > 0 {
+            g.update_padded(&self.partial[..self.partial_len]);
+        }
+        // text_len is bounded by MAX_TEXT_LEN, so it fits a usize on 64-bit targets and the
+        // length block takes it as bytes.
+        g.update(&[length_block_u64(self.aad_len as u64, self.text_len)]);
+        let mut tag = g.finalize();
+        let mut mask = self.j0;
+        self.gcm.cipher.encrypt_block(&mut mask);
+        for (t, m) in tag.iter_mut().zip(mask.iter()) {
+            *t ^= m;
+        }
+        mask.zeroize();
+        let out = tag[..self.tag_bytes].to_vec();
+        tag.zeroize();
+        out
+    }
+
+    /// The whole ciphertext and tag of `plaintext` from this fresh state (one-call
+    /// `C_Encrypt`), without consuming it.
+    ///
+    /// # Errors
+    /// `DataLenRange` for a plaintext longer than GCM allows.
+    pub fn seal_all(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
+        if too_long(plaintext.len(), MAX_TEXT_LEN) {
+            return Err(Error::DataLenRange);
+        }
+        if let Some(fast) = &self.standard {
+            // The AAD is already in `ghash`, but the crate wants it again: keep a copy.
+            return fast.seal(&self.iv, &self.aad, plaintext);
+        }
+        let mut out = Vec::with_capacity(plaintext.len().saturating_add(self.tag_bytes));
+        out.extend_from_slice(plaintext);
+        self.gcm.apply_keystream(&self.j0, &mut out);
+        let mut g = self.ghash.clone();
+        g.update_padded(&out);
+        g.update(&[length_block_u64(self.aad_len as u64, out.len() as u64)]);
+        let mut tag = g.finalize();
+        let mut mask = self.j0;
+        self.gcm.cipher.encrypt_block(&mut mask);
+        for (t, m) in tag.iter_mut().zip(mask.iter()) {
+            *t ^= m;
+        }
+        out.extend_from_slice(&tag[..self.tag_bytes]);
+        mask.zeroize();
+        tag.zeroize();
+        Ok(out)
+    }
+}
+
+/// `[8 * a]_64 || [8 * b]_64` from byte lengths already bounded by the GCM limits.
+fn length_block_u64(a: u64, b: u64) -> Block {
+    let mut block = Block::default();
+    block[..8].copy_from_slice(&a.wrapping_mul(8).to_be_bytes());
+    block[8..].copy_from_slice(&b.wrapping_mul(8).to_be_bytes());
+    block
+}
+
 /// True when `len` bytes exceed `max` (lengths past `u64` count as too long).
 fn too_long(len: usize, max: u64) -> bool {
     u64::try_from(len).map_or(true, |len| len > max)
 }
 
 /// The block cipher, chosen by key length.
+#[derive(Clone)]
 enum Cipher {
     Aes128(Aes128),
     Aes192(Aes192),
@@ -155,6 +428,7 @@ impl Cipher {
 
 /// One key's GCM state: the cipher and GHASH keyed with `H = E_K(0^128)`. Both wipe themselves
 /// on drop (`zeroize` features of `aes` and `ghash`).
+#[derive(Clone)]
 struct Gcm {
     cipher: Cipher,
     ghash: GHash,
@@ -197,10 +471,7 @@ impl Gcm {
                 block[12..].copy_from_slice(&counter.to_be_bytes());
             }
             self.cipher.encrypt_blocks(&mut keystream[..blocks]);
-            let stream = keystream[..blocks].iter().flat_map(|b| b.iter());
-            for (byte, k) in chunk.iter_mut().zip(stream) {
-                *byte ^= k;
-            }
+            xor_blocks(chunk, &keystream[..blocks]);
         }
         keystream.zeroize();
     }
@@ -221,6 +492,25 @@ impl Gcm {
         }
         mask.zeroize();
         tag
+    }
+}
+
+/// XOR `data` with the keystream `blocks`, a whole block at a time (the byte loop the
+/// compiler would otherwise emit is several times slower than the cipher).
+fn xor_blocks(data: &mut [u8], blocks: &[Block]) {
+    let whole = data.len() / BLOCK;
+    let mut chunks = data.chunks_exact_mut(BLOCK);
+    for (d, k) in (&mut chunks).zip(blocks) {
+        let mut w = [0u8; BLOCK];
+        w.copy_from_slice(d);
+        let x = u128::from_ne_bytes(w) ^ u128::from_ne_bytes(k.0);
+        d.copy_from_slice(&x.to_ne_bytes());
+    }
+    let tail = chunks.into_remainder();
+    if let Some(k) = blocks.get(whole) {
+        for (b, k) in tail.iter_mut().zip(k.iter()) {
+            *b ^= k;
+        }
     }
 }
 
@@ -447,6 +737,61 @@ mod tests {
             assert_eq!(seal(&key128, &iv16, aad, 16, &pt).unwrap(), want, "128/iv16/{len}");
             assert_eq!(open(&key128, &iv16, aad, 16, &want).unwrap(), pt);
         }
+    }
+
+    /// The construction of this module and the `aes-gcm` crate (the standard shape's fast
+    /// path) agree, both ways.
+    #[test]
+    fn general_construction_matches_the_fast_path() {
+        for key_len in [16usize, 32] {
+            let key: Vec<u8> = (0..key_len).map(|i| u8::try_from(i).unwrap()).collect();
+            let iv = [0x42u8; 12];
+            for len in [0usize, 1, 16, 17, 100, 1000, 4099] {
+                let pt: Vec<u8> = (0..=255u8).cycle().take(len).collect();
+                let general = seal_general(&key, &iv, b"aad", 16, &pt).unwrap();
+                assert_eq!(seal(&key, &iv, b"aad", 16, &pt).unwrap(), general, "{key_len}/{len}");
+                assert!(Standard::new(&key, 12, 16).is_some());
+                assert_eq!(open(&key, &iv, b"aad", 16, &general).unwrap(), pt);
+                let mut bad = general.clone();
+                bad[0] ^= 1;
+                assert_eq!(open(&key, &iv, b"aad", 16, &bad), Err(Error::EncryptedDataInvalid));
+            }
+        }
+        assert!(Standard::new(&[0; 24], 12, 16).is_none());
+        assert!(Standard::new(&[0; 16], 16, 16).is_none());
+        assert!(Standard::new(&[0; 16], 12, 12).is_none());
+    }
+
+    /// Multi-part encryption gives the one-shot result for every split, and `seal_all`
+    /// agrees with `seal`.
+    #[test]
+    fn seal_stream_matches_seal() {
+        let key = [3u8; 32];
+        let iv = [4u8; 12];
+        let aad = b"associated";
+        let pt: Vec<u8> = (0..=255u8).cycle().take(300).collect();
+        for tag in [16usize, 12, 8] {
+            let want = seal(&key, &iv, aad, tag, &pt).unwrap();
+            let fresh = SealStream::new(&key, &iv, aad, tag).unwrap();
+            assert_eq!(fresh.seal_all(&pt).unwrap(), want);
+            for cuts in [&[0usize][..], &[1], &[15, 16], &[16, 32, 33], &[5, 130, 131, 299], &[300]] {
+                let mut s = fresh.clone();
+                let mut out = Vec::new();
+                let mut at = 0;
+                for &c in cuts.iter().chain(core::iter::once(&pt.len())) {
+                    let before = out.len();
+                    s.update_into(&pt[at..c], &mut out).unwrap();
+                    assert_eq!(out.len() - before, c - at);
+                    at = c;
+                }
+                out.extend_from_slice(&s.tag());
+                assert_eq!(out, want, "cuts {cuts:?}");
+                // The tag does not consume the state.
+                assert_eq!(s.tag(), want[pt.len()..]);
+            }
+        }
+        let empty = SealStream::new(&key, &iv, b"", 16).unwrap();
+        assert_eq!(empty.tag(), seal(&key, &iv, b"", 16, b"").unwrap());
     }
 
     #[test]

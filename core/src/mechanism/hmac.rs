@@ -1,5 +1,6 @@
 //! HMAC (RFC 2104) over every [`DigestAlg`], for `CKM_*_HMAC` and `CKM_*_HMAC_GENERAL`.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -56,7 +57,8 @@ pub struct Mac {
     state: State,
 }
 
-/// One variant per algorithm; each holds the RustCrypto HMAC state.
+/// One variant per algorithm; each holds the RustCrypto HMAC state. The SHA-3 states are
+/// boxed: they are twice the size of the others, and every move of a `Mac` would copy them.
 #[derive(Clone)]
 enum State {
     Sha1(Hmac<Sha1>),
@@ -66,10 +68,10 @@ enum State {
     Sha512(Hmac<Sha512>),
     Sha512_224(Hmac<Sha512_224>),
     Sha512_256(Hmac<Sha512_256>),
-    Sha3_224(Hmac<Sha3_224>),
-    Sha3_256(Hmac<Sha3_256>),
-    Sha3_384(Hmac<Sha3_384>),
-    Sha3_512(Hmac<Sha3_512>),
+    Sha3_224(Box<Hmac<Sha3_224>>),
+    Sha3_256(Box<Hmac<Sha3_256>>),
+    Sha3_384(Box<Hmac<Sha3_384>>),
+    Sha3_512(Box<Hmac<Sha3_512>>),
 }
 
 /// An HMAC instance keyed with `key`.
@@ -91,10 +93,10 @@ impl Mac {
             DigestAlg::Sha512 => State::Sha512(keyed(key)),
             DigestAlg::Sha512_224 => State::Sha512_224(keyed(key)),
             DigestAlg::Sha512_256 => State::Sha512_256(keyed(key)),
-            DigestAlg::Sha3_224 => State::Sha3_224(keyed(key)),
-            DigestAlg::Sha3_256 => State::Sha3_256(keyed(key)),
-            DigestAlg::Sha3_384 => State::Sha3_384(keyed(key)),
-            DigestAlg::Sha3_512 => State::Sha3_512(keyed(key)),
+            DigestAlg::Sha3_224 => State::Sha3_224(Box::new(keyed(key))),
+            DigestAlg::Sha3_256 => State::Sha3_256(Box::new(keyed(key))),
+            DigestAlg::Sha3_384 => State::Sha3_384(Box::new(keyed(key))),
+            DigestAlg::Sha3_512 => State::Sha3_512(Box::new(keyed(key))),
         };
         Self { state }
     }
@@ -144,10 +146,29 @@ impl Mac {
             State::Sha512(m) => m.clone().finalize().into_bytes().to_vec(),
             State::Sha512_224(m) => m.clone().finalize().into_bytes().to_vec(),
             State::Sha512_256(m) => m.clone().finalize().into_bytes().to_vec(),
-            State::Sha3_224(m) => m.clone().finalize().into_bytes().to_vec(),
-            State::Sha3_256(m) => m.clone().finalize().into_bytes().to_vec(),
-            State::Sha3_384(m) => m.clone().finalize().into_bytes().to_vec(),
-            State::Sha3_512(m) => m.clone().finalize().into_bytes().to_vec(),
+            State::Sha3_224(m) => (*m.clone()).finalize().into_bytes().to_vec(),
+            State::Sha3_256(m) => (*m.clone()).finalize().into_bytes().to_vec(),
+            State::Sha3_384(m) => (*m.clone()).finalize().into_bytes().to_vec(),
+            State::Sha3_512(m) => (*m.clone()).finalize().into_bytes().to_vec(),
+        }
+    }
+}
+
+impl Mac {
+    /// The full-length tag of everything absorbed, consuming the state (no copy of it).
+    pub fn finalize(self) -> Vec<u8> {
+        match self.state {
+            State::Sha1(m) => m.finalize().into_bytes().to_vec(),
+            State::Sha224(m) => m.finalize().into_bytes().to_vec(),
+            State::Sha256(m) => m.finalize().into_bytes().to_vec(),
+            State::Sha384(m) => m.finalize().into_bytes().to_vec(),
+            State::Sha512(m) => m.finalize().into_bytes().to_vec(),
+            State::Sha512_224(m) => m.finalize().into_bytes().to_vec(),
+            State::Sha512_256(m) => m.finalize().into_bytes().to_vec(),
+            State::Sha3_224(m) => (*m).finalize().into_bytes().to_vec(),
+            State::Sha3_256(m) => (*m).finalize().into_bytes().to_vec(),
+            State::Sha3_384(m) => (*m).finalize().into_bytes().to_vec(),
+            State::Sha3_512(m) => (*m).finalize().into_bytes().to_vec(),
         }
     }
 }

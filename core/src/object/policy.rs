@@ -164,6 +164,10 @@ static SECRET_KEY: &[Rule] = &[
     r(AttrType::DERIVE_TEMPLATE, FIXED, Absent),
 ];
 
+/// What every domain-parameter object has besides its type's own rules.
+static DOMAIN_PARAMETERS: &[Rule] =
+    &[r(AttrType::KEY_TYPE, REQ | FIXED, Absent), r(AttrType::LOCAL, TOKEN | FIXED, Absent)];
+
 /// The rule sets that apply to an object of this class (and key or certificate type),
 /// most specific first, so a specific rule overrides a general one.
 fn rule_sets(class: ObjectClass, subtype: Option<u64>) -> Result<Vec<&'static [Rule]>> {
@@ -189,6 +193,12 @@ fn rule_sets(class: ObjectClass, subtype: Option<u64>) -> Result<Vec<&'static [R
             });
             sets.push(KEY);
         }
+        ObjectClass::DOMAIN_PARAMETERS => {
+            let kt = KeyType(subtype.ok_or(Error::TemplateIncomplete)?);
+            let kind = crate::mechanism::key_kind(kt).ok_or(Error::AttributeValueInvalid)?;
+            sets.push(kind.rules(class).ok_or(Error::AttributeValueInvalid)?);
+            sets.push(DOMAIN_PARAMETERS);
+        }
         _ => return Err(Error::AttributeValueInvalid),
     }
     sets.push(STORAGE);
@@ -202,9 +212,10 @@ fn find_rule(sets: &[&'static [Rule]], ty: AttrType) -> Option<Rule> {
 fn subtype_attr(class: ObjectClass) -> Option<AttrType> {
     match class {
         ObjectClass::CERTIFICATE => Some(AttrType::CERTIFICATE_TYPE),
-        ObjectClass::SECRET_KEY | ObjectClass::PUBLIC_KEY | ObjectClass::PRIVATE_KEY => {
-            Some(AttrType::KEY_TYPE)
-        }
+        ObjectClass::SECRET_KEY
+        | ObjectClass::PUBLIC_KEY
+        | ObjectClass::PRIVATE_KEY
+        | ObjectClass::DOMAIN_PARAMETERS => Some(AttrType::KEY_TYPE),
         _ => None,
     }
 }
@@ -318,6 +329,9 @@ pub fn new_object(
         obj.set(AttrType::LOCAL, AttrValue::Bool(local));
         obj.set(AttrType::KEY_GEN_MECHANISM, AttrValue::Ulong(mech));
     }
+    if class == ObjectClass::DOMAIN_PARAMETERS {
+        obj.set(AttrType::LOCAL, AttrValue::Bool(matches!(origin, Origin::Generate(_))));
+    }
     if matches!(class, ObjectClass::SECRET_KEY | ObjectClass::PRIVATE_KEY) {
         let sensitive = obj.flag(AttrType::SENSITIVE);
         let extractable = obj.flag(AttrType::EXTRACTABLE);
@@ -358,7 +372,13 @@ fn check_shape(a: &Attribute, _rule: &Rule) -> Result<()> {
 ///
 /// [`KeyKind`]: crate::mechanism::KeyKind
 fn validate_key_material(obj: &mut Object, class: ObjectClass, origin: Origin) -> Result<()> {
-    if !matches!(class, ObjectClass::SECRET_KEY | ObjectClass::PUBLIC_KEY | ObjectClass::PRIVATE_KEY) {
+    if !matches!(
+        class,
+        ObjectClass::SECRET_KEY
+            | ObjectClass::PUBLIC_KEY
+            | ObjectClass::PRIVATE_KEY
+            | ObjectClass::DOMAIN_PARAMETERS
+    ) {
         return Ok(());
     }
     let kt = obj.key_type().ok_or(Error::TemplateIncomplete)?;

@@ -5,16 +5,18 @@
 //! ```text
 //! <root>/                          0700, created by `FileStore::open`
 //!   <token-name>/                  0700, one per token; the name is [A-Za-z0-9_-]{1,64}
-//!     meta.bin                     0600: generation (u64, little endian) ‖ metadata blob
-//!     objects/<16 hex digits>.rec  0600: one object record per file, the blob as is
+//!     meta.bin                     0600: generation (u64 LE) ‖ "AHF1" ‖ check ‖ metadata blob
+//!     objects/<16 hex digits>.rec  0600: one object record per file: "AHF1" ‖ check ‖ blob
 //!     .lock                        0600: flock(2) target (exclusive: apply; shared: read)
 //!     journal.bin                  only while a batch is being applied (or after a crash)
 //!     .tmp-<generation>-<n>        new contents of a batch, before they are renamed in
 //! ```
 //!
-//! Blobs are stored as given: the engine's records carry their own format version and, for
-//! private data, their own AEAD tag (DESIGN §3); whole-file renames mean a record file is
-//! never torn.
+//! (Modes are those of the default umask `077`; see [`Modes`].) Blobs are stored as given,
+//! framed by the store's integrity check (16 bytes, see [the store module](super)): the
+//! engine's records carry their own format version and, for private data, their own AEAD
+//! tag (DESIGN §3); the check catches accidental damage of the rest, and a record file
+//! copied from another token or id. Whole-file renames mean a record file is never torn.
 //!
 //! # Applying a batch
 //!
@@ -46,14 +48,10 @@
 //! generation (with a warning) and the next access completes it.
 
 use alloc::collections::{BTreeMap, BTreeSet};
-use core::{
-    fmt,
-    sync::atomic::{AtomicU64, Ordering},
-};
 use std::{
-    fs::{self, DirBuilder, File, OpenOptions},
+    ffi::OsStr,
+    fs::{self, File},
     io::{self, Read, Write},
-    os::unix::fs::{DirBuilderExt, OpenOptionsExt},
     path::{Path, PathBuf},
 };
 
@@ -61,9 +59,13 @@ use anyhsm_core::{
     Error,
     store::{Batch, Op, RecordId, Store, StoreError, TokenName, TokenSnapshot},
 };
-use rustix::fs::FlockOperation;
+use rustix::fs::{FlockOperation, Mode, OFlags};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use super::{
+    CHECK_LEN, MAX_WARNINGS, Modes, OpenError, is_token_name, meta_check, newer_format, record_check,
+};
 
 const META: &str = "meta.bin";
 const OBJECTS: &str = "objects";
@@ -72,48 +74,19 @@ const LOCK: &str = ".lock";
 const TMP_PREFIX: &str = ".tmp-";
 const RECORD_SUFFIX: &str = ".rec";
 const JOURNAL_MAGIC: &[u8; 8] = b"AHSMJNL1";
-const FILE_MODE: u32 = 0o600;
-const DIR_MODE: u32 = 0o700;
-/// Warnings beyond this many, not yet taken, are dropped (nobody is reading them).
-const MAX_WARNINGS: usize = 1024;
+/// The frame of `meta.bin` (after the generation) and of every record file.
+const FRAME_MAGIC: &[u8; 4] = b"AHF1";
+const FRAME_LEN: usize = FRAME_MAGIC.len() + CHECK_LEN;
 
 /// A [`Store`] keeping each token in its own directory under a root (see the module docs).
 #[derive(Debug)]
 pub struct FileStore {
     root: PathBuf,
+    modes: Modes,
+    /// The exclusive lock kept after answering `Stale`, for the engine's rebase (see the
+    /// store module's "Rebasing under the lock").
+    held: Option<(TokenName, TokenLock)>,
     warnings: Vec<String>,
-}
-
-/// Why [`FileStore::open`] cannot use a root directory. `Display` names the path.
-#[derive(Debug)]
-pub struct OpenError {
-    path: PathBuf,
-    what: &'static str,
-    source: io::Error,
-}
-
-impl OpenError {
-    /// The root directory that could not be used.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The `CKR_*` this becomes: `CKR_DEVICE_ERROR`.
-    pub fn ck_error(&self) -> Error {
-        Error::DeviceError
-    }
-}
-
-impl fmt::Display for OpenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "token directory {}: {}: {}", self.path.display(), self.what, self.source)
-    }
-}
-
-impl core::error::Error for OpenError {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        Some(&self.source)
-    }
 }
 
 /// Internal failure: a store answer, or an I/O error with the file it happened on (which
@@ -222,12 +195,6 @@ fn is_tmp_name(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
 }
 
-/// Token names become directory names: only `[A-Za-z0-9_-]{1,64}`.
-fn is_token_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
 fn record_file(id: RecordId) -> String {
     format!("{id:016x}{RECORD_SUFFIX}")
 }
@@ -239,28 +206,128 @@ fn record_id(file: &str) -> Option<RecordId> {
     canonical.then(|| RecordId::from_str_radix(hex, 16).ok()).flatten()
 }
 
-fn create_dir(path: &Path) -> Result<()> {
-    match DirBuilder::new().mode(DIR_MODE).create(path) {
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-        r => r.at(path, "create directory"),
-    }
+fn create_dir(path: &Path, modes: Modes) -> Result<()> {
+    super::create_dir(path, modes).at(path, "create directory")
 }
 
 fn sync_dir(path: &Path) -> Result<()> {
     File::open(path).and_then(|d| d.sync_all()).at(path, "sync directory")
 }
 
-/// Create (or truncate) `path` with mode 0600, write `data`, fsync.
-fn write_file(path: &Path, data: &[u8]) -> Result<()> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(FILE_MODE)
-        .open(path)
-        .at(path, "create")?;
+/// Create (or truncate) `path` with the file mode, write `data`, fsync.
+fn write_file(path: &Path, data: &[u8], modes: Modes) -> Result<()> {
+    let mut f = super::open_for_write(path, modes, true).at(path, "create")?;
     f.write_all(data).at(path, "write")?;
     f.sync_all().at(path, "sync")
+}
+
+/// Below this many records a token is read by the calling thread alone.
+const PARALLEL_READ_MIN: usize = 512;
+/// At most this many threads read one token.
+const MAX_READ_THREADS: usize = 4;
+
+/// Read and check the record files `files` (id, name in `dir`), in order: each the blob, or
+/// why it is damaged. Large tokens are split between scoped threads (they end before this
+/// returns); if a thread cannot be started, its share is read here.
+fn read_many(
+    dir: &File,
+    name: &str,
+    files: &[(RecordId, std::ffi::OsString)],
+) -> Vec<Result<(RecordId, Vec<u8>), String>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_READ_THREADS);
+    if threads < 2 || files.len() < PARALLEL_READ_MIN {
+        return read_share(dir, name, files);
+    }
+    let share = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let mut chunks = files.chunks(share);
+        let first = chunks.next().unwrap_or(&[]);
+        let spawned: Vec<_> = chunks
+            .map(|chunk| {
+                let worker =
+                    std::thread::Builder::new().spawn_scoped(scope, move || read_share(dir, name, chunk));
+                (chunk, worker)
+            })
+            .collect();
+        let mut out = read_share(dir, name, first);
+        for (chunk, worker) in spawned {
+            match worker.map(std::thread::ScopedJoinHandle::join) {
+                Ok(Ok(part)) => out.extend(part),
+                // No thread (or it panicked, which `read_share` does not): read it here.
+                _ => out.extend(read_share(dir, name, chunk)),
+            }
+        }
+        out
+    })
+}
+
+fn read_share(
+    dir: &File,
+    name: &str,
+    files: &[(RecordId, std::ffi::OsString)],
+) -> Vec<Result<(RecordId, Vec<u8>), String>> {
+    let mut buf = vec![0u8; READ_CHUNK];
+    files
+        .iter()
+        .map(|(id, file_name)| {
+            let file = read_record_file(dir, file_name, &mut buf).map_err(|e| e.to_string())?;
+            let blob = unframe_record(name, *id, file).map_err(str::to_owned)?;
+            match newer_format(&blob) {
+                None => Ok((*id, blob)),
+                Some(v) => Err(format!(
+                    "record format version {v} is newer than this build knows ({})",
+                    anyhsm_core::store::record::FORMAT_VERSION
+                )),
+            }
+        })
+        .collect()
+}
+
+/// How much of a record file one `read` asks for (most records are far smaller).
+const READ_CHUNK: usize = 4096;
+
+/// A whole record file, opened relative to `dir` and read into `buf` (reused between calls).
+/// Unlike `fs::read`, no `statx` for a size hint and no extra `read` to see the end: for a
+/// regular file a short read is the end. (Were it ever not, the record would fail its
+/// integrity check and be reported, not misread.)
+fn read_record_file(dir: &File, file_name: &OsStr, buf: &mut Vec<u8>) -> io::Result<Vec<u8>> {
+    let fd = rustix::fs::openat(dir, file_name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    let mut f = File::from(fd);
+    let mut len = 0;
+    loop {
+        let n = match f.read(&mut buf[len..]) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => r?,
+        };
+        len += n;
+        if n == 0 || len < buf.len() {
+            break;
+        }
+        buf.resize(buf.len() * 2, 0);
+    }
+    Ok(buf[..len].to_vec())
+}
+
+/// A record file's contents: the frame, then the blob.
+fn frame_record(name: &str, id: RecordId, blob: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(FRAME_LEN + blob.len());
+    out.extend_from_slice(FRAME_MAGIC);
+    out.extend_from_slice(&record_check(name, id, blob));
+    out.extend_from_slice(blob);
+    out
+}
+
+/// The blob of a record file, or why it is damaged.
+fn unframe_record(name: &str, id: RecordId, mut file: Vec<u8>) -> Result<Vec<u8>, &'static str> {
+    if file.len() < FRAME_LEN || !file.starts_with(FRAME_MAGIC) {
+        return Err("too short or not a record file of this format (truncated?)");
+    }
+    let check: [u8; CHECK_LEN] = file[FRAME_MAGIC.len()..FRAME_LEN].try_into().map_err(|_| "too short")?;
+    file.drain(..FRAME_LEN);
+    if record_check(name, id, &file) != check {
+        return Err("integrity check failed (damaged, or copied from another token or record)");
+    }
+    Ok(file)
 }
 
 /// Remove a file — or a directory sitting where a record file should be. Absent is fine.
@@ -290,22 +357,16 @@ fn flock(file: &File, op: FlockOperation) -> io::Result<()> {
 }
 
 /// A held advisory lock on a token's `.lock`; released when dropped (the file is closed).
+#[derive(Debug)]
 struct TokenLock {
     file: File,
     path: PathBuf,
 }
 
 impl TokenLock {
-    fn acquire(dir: &Path, exclusive: bool) -> Result<TokenLock> {
+    fn acquire(dir: &Path, exclusive: bool, modes: Modes) -> Result<TokenLock> {
         let path = dir.join(LOCK);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(FILE_MODE)
-            .open(&path)
-            .at(&path, "open lock file")?;
+        let file = super::open_for_write(&path, modes, false).at(&path, "open lock file")?;
         let op = if exclusive { FlockOperation::LockExclusive } else { FlockOperation::LockShared };
         flock(&file, op).at(&path, "lock")?;
         Ok(TokenLock { file, path })
@@ -319,48 +380,31 @@ impl TokenLock {
 }
 
 impl FileStore {
-    /// Open (creating it, mode 0700, if missing) the store rooted at `root`, and complete or
-    /// discard any batch a crashed process left behind.
+    /// Open (creating it, mode 0700, if missing) the store rooted at `root` with the
+    /// default modes, and complete or discard any batch a crashed process left behind.
     ///
     /// # Errors
     /// [`OpenError`] (→ `CKR_DEVICE_ERROR`) if `root` cannot be created, is not a directory,
     /// or is not readable and writable. Its `Display` names the path and the cause.
     pub fn open(root: impl Into<PathBuf>) -> core::result::Result<FileStore, OpenError> {
-        let root_buf: PathBuf = root.into();
-        let root = root_buf.as_path();
-        let fail = |what, source| OpenError { path: root.to_path_buf(), what, source };
-        match fs::metadata(root) {
-            Ok(m) if !m.is_dir() => {
-                return Err(fail(
-                    "not a directory",
-                    io::Error::new(io::ErrorKind::NotADirectory, "it is a file"),
-                ));
-            }
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => DirBuilder::new()
-                .recursive(true)
-                .mode(DIR_MODE)
-                .create(root)
-                .map_err(|e| fail("cannot create it", e))?,
-            Err(e) => return Err(fail("cannot look it up", e)),
-        }
-        // Unique per opener: several threads of one process may open the same root.
-        static PROBES: AtomicU64 = AtomicU64::new(0);
-        let n = PROBES.fetch_add(1, Ordering::Relaxed);
-        let probe = root.join(format!(".probe-{}-{n}", std::process::id()));
-        OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(FILE_MODE)
-            .open(&probe)
-            .and_then(|_| fs::remove_file(&probe))
-            .map_err(|e| fail("not writable", e))?;
+        Self::open_with(root, Modes::default())
+    }
 
-        let mut store = FileStore { root: root_buf.clone(), warnings: Vec::new() };
-        let dirs = store.token_dirs().map_err(|e| fail("cannot be listed", e))?;
+    /// [`FileStore::open`], creating files and directories with `modes`.
+    ///
+    /// # Errors
+    /// As [`FileStore::open`].
+    pub fn open_with(root: impl Into<PathBuf>, modes: Modes) -> core::result::Result<FileStore, OpenError> {
+        let root: PathBuf = root.into();
+        super::prepare_root(&root, modes)?;
+        let mut store = FileStore { root, modes, held: None, warnings: Vec::new() };
+        let dirs = store.token_dirs().map_err(|source| OpenError {
+            path: store.root.clone(),
+            what: "cannot be listed",
+            source,
+        })?;
         for (name, dir) in dirs {
-            let recovered = TokenLock::acquire(&dir, true).and_then(|_lock| store.recover(&dir));
+            let recovered = TokenLock::acquire(&dir, true, modes).and_then(|_lock| store.recover(&dir));
             if let Err(f) = recovered {
                 store.report("recover", &name, f);
             }
@@ -375,8 +419,22 @@ impl FileStore {
 
     /// Problems met since the last call that did not fail an operation: skipped damaged
     /// records, recovered batches, and the detail of I/O errors. The module logs them.
+    ///
+    /// The native module calls this after every `C_*` call, which also ends a rebase: a
+    /// lock kept after a `Stale` answer is released here.
     pub fn take_warnings(&mut self) -> Vec<String> {
+        self.held = None;
         core::mem::take(&mut self.warnings)
+    }
+
+    /// Whether the rebase lock of `name` is held; any other rebase lock is released (the
+    /// rebase it was kept for is over).
+    fn holds(&mut self, name: &str) -> bool {
+        if self.held.as_ref().is_some_and(|(n, _)| n == name) {
+            return true;
+        }
+        self.held = None;
+        false
     }
 
     fn warn(&mut self, message: String) {
@@ -440,7 +498,7 @@ impl FileStore {
                         dir.display(),
                         j.generation
                     ));
-                    roll_forward(dir, &j, Stop::Never)?;
+                    roll_forward(dir, &j, Stop::Never, self.modes)?;
                 }
                 None => {
                     self.warn(format!(
@@ -474,7 +532,7 @@ impl FileStore {
         if let Err(e) = fs::remove_file(&journal) {
             if e.kind() != io::ErrorKind::NotFound {
                 // A journal that cannot be removed must at least not look complete.
-                let _ = OpenOptions::new().write(true).truncate(true).open(&journal);
+                let _ = fs::OpenOptions::new().write(true).truncate(true).open(&journal);
             }
         }
         if let Err(f) = self.recover(dir) {
@@ -487,7 +545,7 @@ impl FileStore {
 
     /// Take the shared lock; if a crashed writer left a journal, upgrade and recover.
     fn read_lock(&mut self, dir: &Path) -> Result<TokenLock> {
-        let lock = TokenLock::acquire(dir, false)?;
+        let lock = TokenLock::acquire(dir, false, self.modes)?;
         if exists(&dir.join(JOURNAL))? {
             lock.upgrade()?;
             self.recover(dir)?;
@@ -500,30 +558,45 @@ impl FileStore {
         if !exists(&dir)? {
             return Err(NOT_PRESENT);
         }
-        let _lock = self.read_lock(&dir)?;
-        let (generation, meta) = read_meta(&dir)?.ok_or(NOT_PRESENT)?;
-        let records = self.read_records(&dir)?;
+        // Under a rebase lock this process already excludes everyone (and a second flock of
+        // the same file from this process would wait for itself).
+        let _lock = if self.holds(name) { None } else { Some(self.read_lock(&dir)?) };
+        let (generation, meta) = read_meta(&dir, name)?.ok_or(NOT_PRESENT)?;
+        let records = self.read_records(&dir, name)?;
         Ok(TokenSnapshot { name: name.into(), generation, meta, records })
     }
 
-    /// Every readable record, by id. An unreadable or misnamed file is skipped and reported.
-    fn read_records(&mut self, dir: &Path) -> Result<Vec<(RecordId, Vec<u8>)>> {
+    /// Every readable, intact record, by id. An unreadable, damaged or misnamed file is
+    /// skipped and reported with its path.
+    fn read_records(&mut self, dir: &Path, name: &str) -> Result<Vec<(RecordId, Vec<u8>)>> {
         let objects = dir.join(OBJECTS);
         let entries = match fs::read_dir(&objects) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             r => r.at(&objects, "list")?,
         };
-        let mut records = Vec::new();
+        let mut files = Vec::new();
         for entry in entries {
-            let path = entry.at(&objects, "list")?.path();
-            let id = path.file_name().and_then(|f| f.to_str()).and_then(record_id);
-            let Some(id) = id else {
-                self.warn(format!("file store: ignoring {}: not a record file name", path.display()));
-                continue;
-            };
-            match fs::read(&path) {
-                Ok(blob) => records.push((id, blob)),
-                Err(e) => self.warn(format!("file store: skipping damaged record {}: {e}", path.display())),
+            let file_name = entry.at(&objects, "list")?.file_name();
+            match file_name.to_str().and_then(record_id) {
+                Some(id) => files.push((id, file_name)),
+                None => {
+                    let path = objects.join(&file_name);
+                    self.warn(format!("file store: ignoring {}: not a record file name", path.display()));
+                }
+            }
+        }
+        // Files are opened relative to the directory (a full path walk for each was a third of
+        // the cost of loading a large token), and a large token is read by several threads.
+        let objects_fd = File::open(&objects).at(&objects, "open")?;
+        let read = read_many(&objects_fd, name, &files);
+        let mut records = Vec::with_capacity(read.len());
+        for (i, r) in read.into_iter().enumerate() {
+            match r {
+                Ok(record) => records.push(record),
+                Err(damage) => {
+                    let path = objects.join(&files[i].1);
+                    self.warn(format!("file store: skipping damaged record {}: {damage}", path.display()));
+                }
             }
         }
         records.sort_by_key(|(id, _)| *id);
@@ -535,17 +608,18 @@ impl FileStore {
         if !exists(&dir)? {
             return Ok(0);
         }
-        let _lock = self.read_lock(&dir)?;
+        let _lock = if self.holds(name) { None } else { Some(self.read_lock(&dir)?) };
         read_generation(&dir).map(|g| g.unwrap_or(0))
     }
 
     fn list_tokens(&mut self) -> Result<Vec<TokenName>> {
+        self.held = None;
         let dirs = self.token_dirs().at(&self.root, "list")?;
         let mut names = Vec::with_capacity(dirs.len());
         for (name, dir) in dirs {
             // A crashed creator's journal may be all there is of a new token.
             if exists(&dir.join(JOURNAL))? {
-                let recovered = TokenLock::acquire(&dir, true).and_then(|_l| self.recover(&dir));
+                let recovered = TokenLock::acquire(&dir, true, self.modes).and_then(|_l| self.recover(&dir));
                 if let Err(f) = recovered {
                     self.report("recover", &name, f);
                 }
@@ -562,6 +636,7 @@ impl FileStore {
 
     fn apply_batch(&mut self, name: &str, expected: u64, batch: &Batch, stop: Stop) -> Result<u64> {
         let dir = self.token_dir(name)?;
+        let held = if self.holds(name) { self.held.take().map(|(_, l)| l) } else { None };
 
         // The batch's final effect: last PutMeta, last op per record id.
         let mut new_meta: Option<&[u8]> = None;
@@ -585,22 +660,27 @@ impl FileStore {
             if new_meta.is_none_or(<[u8]>::is_empty) {
                 return Err(NOT_PRESENT);
             }
-            create_dir(&dir)?;
-            create_dir(&dir.join(OBJECTS))?;
+            create_dir(&dir, self.modes)?;
+            create_dir(&dir.join(OBJECTS), self.modes)?;
             sync_dir(&dir)?;
             sync_dir(&self.root)?;
         }
 
-        let _lock = TokenLock::acquire(&dir, true)?;
+        let lock = match held {
+            Some(lock) => lock,
+            None => TokenLock::acquire(&dir, true, self.modes)?,
+        };
         self.recover(&dir)?;
         let current = read_generation(&dir)?.unwrap_or(0);
         if current != expected {
+            // Keep the lock: the engine reloads and retries at once, and then cannot lose.
+            self.held = Some((name.to_owned(), lock));
             return Err(Fail::Store(StoreError::Stale { current }));
         }
         let meta: Vec<u8> = match new_meta {
             Some(m) => m.to_vec(),
             None if current == 0 => return Err(NOT_PRESENT),
-            None => read_meta(&dir)?.ok_or(NOT_PRESENT)?.1,
+            None => read_meta(&dir, name)?.ok_or(NOT_PRESENT)?.1,
         };
         if meta.is_empty() {
             return Err(NOT_PRESENT);
@@ -614,23 +694,20 @@ impl FileStore {
             installs: Vec::new(),
             removes: Vec::new(),
         };
-        let mut temps: Vec<(String, &[u8])> = Vec::new();
+        let mut temps: Vec<(String, Vec<u8>)> = Vec::new();
         for (n, (id, change)) in changes.iter().enumerate() {
             match change {
                 Some(blob) => {
                     let tmp = format!("{TMP_PREFIX}{generation}-{n}");
                     journal.installs.push((*id, tmp.clone()));
-                    temps.push((tmp, blob));
+                    temps.push((tmp, frame_record(name, *id, blob)));
                 }
                 None => journal.removes.push(*id),
             }
         }
-        let mut meta_file = Vec::with_capacity(8 + meta.len());
-        meta_file.extend_from_slice(&generation.to_le_bytes());
-        meta_file.extend_from_slice(&meta);
-        temps.push((journal.meta_tmp.clone(), &meta_file));
+        temps.push((journal.meta_tmp.clone(), frame_meta(name, generation, &meta)));
 
-        match stage(&dir, &journal, &temps, stop) {
+        match stage(&dir, &journal, &temps, stop, self.modes) {
             Ok(true) => {}
             Ok(false) => return Ok(generation), // a test's simulated crash
             Err(f) => {
@@ -640,7 +717,7 @@ impl FileStore {
         }
 
         // Committed: from here on the batch is durable and will be completed.
-        if let Err(f) = roll_forward(&dir, &journal, stop) {
+        if let Err(f) = roll_forward(&dir, &journal, stop, self.modes) {
             let _ = self.report("complete batch of", name, f);
             self.warn(format!(
                 "file store: the batch of {name} (generation {generation}) is committed and \
@@ -652,9 +729,15 @@ impl FileStore {
 }
 
 /// Steps 2 and 3: the temps, then the journal. `Ok(false)` when a test stops it early.
-fn stage(dir: &Path, journal: &Journal, temps: &[(String, &[u8])], stop: Stop) -> Result<bool> {
+fn stage(
+    dir: &Path,
+    journal: &Journal,
+    temps: &[(String, Vec<u8>)],
+    stop: Stop,
+    modes: Modes,
+) -> Result<bool> {
     for (tmp, data) in temps {
-        write_file(&dir.join(tmp), data)?;
+        write_file(&dir.join(tmp), data, modes)?;
     }
     sync_dir(dir)?;
     if stop == Stop::AfterTemps {
@@ -663,21 +746,21 @@ fn stage(dir: &Path, journal: &Journal, temps: &[(String, &[u8])], stop: Stop) -
     let mut frame = journal.encode()?;
     let path = dir.join(JOURNAL);
     if stop == Stop::FullDisk {
-        write_file(&path, &frame[..frame.len() / 2])?;
+        write_file(&path, &frame[..frame.len() / 2], modes)?;
         return Err(io::Error::from(io::ErrorKind::StorageFull)).at(&path, "write");
     }
     if stop == Stop::TornJournal {
         frame.truncate(frame.len() / 2);
     }
-    write_file(&path, &frame)?;
+    write_file(&path, &frame, modes)?;
     sync_dir(dir)?;
     Ok(!matches!(stop, Stop::TornJournal | Stop::AfterJournal))
 }
 
 /// Step 4, idempotent: may run any number of times over a committed journal.
-fn roll_forward(dir: &Path, j: &Journal, stop: Stop) -> Result<()> {
+fn roll_forward(dir: &Path, j: &Journal, stop: Stop, modes: Modes) -> Result<()> {
     let objects = dir.join(OBJECTS);
-    create_dir(&objects)?;
+    create_dir(&objects, modes)?;
     if j.wipe {
         let keep: BTreeSet<String> = j.installs.iter().map(|(id, _)| record_file(*id)).collect();
         for entry in fs::read_dir(&objects).at(&objects, "list")? {
@@ -722,18 +805,38 @@ fn roll_forward(dir: &Path, j: &Journal, stop: Stop) -> Result<()> {
     sync_dir(dir)
 }
 
-/// `meta.bin`: `None` if absent (no token), an error if shorter than its generation.
-fn read_meta(dir: &Path) -> Result<Option<(u64, Vec<u8>)>> {
+/// `meta.bin`'s contents: generation, frame, metadata blob.
+fn frame_meta(name: &str, generation: u64, meta: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + FRAME_LEN + meta.len());
+    out.extend_from_slice(&generation.to_le_bytes());
+    out.extend_from_slice(FRAME_MAGIC);
+    out.extend_from_slice(&meta_check(name, generation, meta));
+    out.extend_from_slice(meta);
+    out
+}
+
+/// `meta.bin`: `None` if absent (no token), an error if shorter than its generation and
+/// frame or if its integrity check fails.
+fn read_meta(dir: &Path, name: &str) -> Result<Option<(u64, Vec<u8>)>> {
     let path = dir.join(META);
     let mut bytes = match fs::read(&path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         r => r.at(&path, "read")?,
     };
-    let Some((generation, _)) = bytes.split_first_chunk::<8>() else {
+    let Some((generation, rest)) = bytes.split_first_chunk::<8>() else {
         return Err(damaged("shorter than its 8-byte generation")).at(&path, "read");
     };
     let generation = u64::from_le_bytes(*generation);
-    bytes.drain(..8);
+    let Some(check) = rest.strip_prefix(FRAME_MAGIC).and_then(|r| r.get(..CHECK_LEN)) else {
+        return Err(damaged("truncated, or not a metadata file of this format")).at(&path, "read");
+    };
+    let check: [u8; CHECK_LEN] =
+        check.try_into().map_err(|_| Fail::Store(StoreError::Failed(Error::DeviceError)))?;
+    bytes.drain(..8 + FRAME_LEN);
+    if meta_check(name, generation, &bytes) != check {
+        return Err(damaged("integrity check failed (damaged, or copied from another token)"))
+            .at(&path, "read");
+    }
     Ok(Some((generation, bytes)))
 }
 
@@ -755,7 +858,7 @@ fn read_generation(dir: &Path) -> Result<Option<u64>> {
 
 impl Store for FileStore {
     fn take_warnings(&mut self) -> Vec<String> {
-        core::mem::take(&mut self.warnings)
+        FileStore::take_warnings(self)
     }
 
     fn load_all(&mut self) -> Result<Vec<TokenSnapshot>, StoreError> {
@@ -983,7 +1086,7 @@ mod tests {
         assert_clean(&s, A);
         assert_second_batch_present(&mut s);
         // Rolling the same journal forward again changes nothing.
-        roll_forward(&dir, &j, Stop::Never).unwrap();
+        roll_forward(&dir, &j, Stop::Never, Modes::default()).unwrap();
         assert_second_batch_present(&mut s);
     }
 
@@ -1062,11 +1165,100 @@ mod tests {
         assert_eq!(mode(&dir.join(LOCK)), 0o600, ".lock");
         let rec = dir.join(OBJECTS).join("0000000000000001.rec");
         assert_eq!(mode(&rec), 0o600, "record");
-        assert_eq!(fs::read(&rec).unwrap(), b"one");
+        let file = fs::read(&rec).unwrap();
+        assert_eq!(&file[..4], b"AHF1");
+        assert_eq!(file[4..20], record_check(A, 1, b"one"));
+        assert_eq!(&file[20..], b"one");
         let meta = fs::read(dir.join(META)).unwrap();
         assert_eq!(meta[..8], 1u64.to_le_bytes());
-        assert_eq!(&meta[8..], b"meta-1");
+        assert_eq!(&meta[8..12], b"AHF1");
+        assert_eq!(meta[12..28], meta_check(A, 1, b"meta-1"));
+        assert_eq!(&meta[28..], b"meta-1");
         assert_clean(&s, A);
+    }
+
+    #[test]
+    fn umask_is_applied_to_everything_created() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = FileStore::open_with(d.path().join("t"), Modes::with_umask(0o027).unwrap()).unwrap();
+        token_a(&mut s);
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = s.root().join(A);
+        assert_eq!(mode(s.root()), 0o750);
+        assert_eq!(mode(&dir), 0o750);
+        assert_eq!(mode(&dir.join(OBJECTS)), 0o750);
+        assert_eq!(mode(&dir.join(META)), 0o640);
+        assert_eq!(mode(&dir.join(LOCK)), 0o640);
+        assert_eq!(mode(&dir.join(OBJECTS).join("0000000000000002.rec")), 0o640);
+    }
+
+    #[test]
+    fn damaged_record_files_are_skipped_and_named() {
+        let (mut s, _d) = new_store();
+        token_a(&mut s);
+        assert_eq!(s.apply(A, 1, &batch(vec![put(3, b"three"), put(4, b"four"), put(5, b"five")])), Ok(2));
+        assert_eq!(s.apply(B, 0, &batch(vec![Op::PutMeta(b"b".to_vec()), put(1, b"one")])), Ok(1));
+        let objects = s.root().join(A).join(OBJECTS);
+        let file = |id: u64| objects.join(record_file(id));
+        // 1: truncated; 2: a flipped byte; 3: record 1 of token B; 4: record 5 of this token.
+        let one = fs::read(file(1)).unwrap();
+        fs::write(file(1), &one[..one.len() - 1]).unwrap();
+        let mut two = fs::read(file(2)).unwrap();
+        two[21] ^= 0x01;
+        fs::write(file(2), &two).unwrap();
+        fs::copy(s.root().join(B).join(OBJECTS).join(record_file(1)), file(3)).unwrap();
+        fs::copy(file(5), file(4)).unwrap();
+        // 6: intact, but of a record format newer than this build's.
+        let v = anyhsm_core::store::record::FORMAT_VERSION + 1;
+        fs::write(file(6), frame_record(A, 6, &[b'A', b'H', b'O', v, 0])).unwrap();
+        fs::write(file(7), b"AHF").unwrap();
+
+        assert_eq!(records(&mut s, A), vec![(5, b"five".to_vec())]);
+        let w = s.take_warnings();
+        for id in [1, 2, 3, 4, 6, 7] {
+            let path = file(id).display().to_string();
+            assert!(w.iter().any(|w| w.contains(&path)), "record {id} is named: {w:?}");
+        }
+        assert_eq!(w.iter().filter(|w| w.contains("integrity check failed")).count(), 4, "{w:?}");
+        assert!(w.iter().any(|w| w.contains(&format!("format version {v}"))), "{w:?}");
+    }
+
+    #[test]
+    fn large_tokens_are_read_in_parallel_with_damage_named() {
+        let (mut s, _d) = new_store();
+        let n = 2 * PARALLEL_READ_MIN as u64;
+        let mut ops = vec![Op::PutMeta(b"m".to_vec())];
+        ops.extend((0..n).map(|i| put(i, &i.to_le_bytes())));
+        assert_eq!(s.apply(A, 0, &batch(ops)), Ok(1));
+        let objects = s.root().join(A).join(OBJECTS);
+        // One damaged record early, one late: in different threads' shares.
+        for id in [3, n - 3] {
+            fs::write(objects.join(record_file(id)), b"AHF1 damaged").unwrap();
+        }
+        let records = records(&mut s, A);
+        assert_eq!(records.len(), usize::try_from(n - 2).unwrap());
+        assert!(records.iter().all(|(id, blob)| *blob == id.to_le_bytes()), "every blob with its own id");
+        let w = s.take_warnings();
+        for id in [3, n - 3] {
+            let path = objects.join(record_file(id)).display().to_string();
+            assert!(w.iter().any(|w| w.contains(&path)), "{path} named: {w:?}");
+        }
+        assert_eq!(w.len(), 2, "{w:?}");
+    }
+
+    #[test]
+    fn damaged_metadata_is_detected() {
+        let (mut s, _d) = new_store();
+        token_a(&mut s);
+        let meta = s.root().join(A).join(META);
+        let mut bytes = fs::read(&meta).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x20;
+        fs::write(&meta, &bytes).unwrap();
+        assert_eq!(s.load(A), Err(StoreError::Failed(Error::DeviceError)));
+        assert!(warnings_contain(&mut s, "meta.bin"));
+        // A writer does not re-sign damaged metadata.
+        assert_eq!(s.apply(A, 1, &batch(vec![])), Err(StoreError::Failed(Error::DeviceError)));
     }
 
     #[test]

@@ -1,8 +1,8 @@
-//! Elliptic-curve keys (`CKK_EC`) and `CKM_EC_KEY_PAIR_GEN`.
+//! Elliptic-curve keys (`CKK_EC`: P-256, P-384, P-521, secp256k1) and `CKM_EC_KEY_PAIR_GEN`.
 
 use alloc::vec::Vec;
 
-use super::template_bytes;
+use super::{template_bytes, template_ulong};
 use crate::attribute::{AttrValue, Attribute};
 use crate::consts::{AttrType, KeyType, ObjectClass};
 use crate::info::{MechParam, Mechanism};
@@ -10,6 +10,7 @@ use crate::mechanism::{Family, KeyKind, KeyPairAttributes, ec};
 use crate::object::Object;
 use crate::object::policy::{Dflt, FIXED, Origin, REQ, Rule, SECRET, TOKEN};
 use crate::rng::Rng;
+use crate::secret::SecretBytes;
 use crate::{Error, Result};
 
 static EC_PUBLIC: &[Rule] = &[
@@ -56,6 +57,49 @@ impl KeyKind for EcKey {
         obj.set(AttrType::PUBLIC_KEY_INFO, AttrValue::Bytes(ec::public_key_info(curve, &point)));
         Ok(())
     }
+
+    fn export_pkcs8(&self, key: &Object) -> Result<SecretBytes> {
+        let curve = super::ecdsa::curve_of(key).map_err(|_| Error::KeyNotWrappable)?;
+        let scalar = key.bytes(AttrType::VALUE).ok_or(Error::KeyNotWrappable)?;
+        ec::to_pkcs8(curve, scalar).map_err(|_| Error::KeyNotWrappable)
+    }
+
+    fn import_pkcs8(&self, der: &[u8]) -> Result<Vec<Attribute>> {
+        let (curve, scalar) = ec::from_pkcs8(der)?;
+        Ok(alloc::vec![
+            Attribute::bytes(AttrType::EC_PARAMS, &curve.oid_der()),
+            Attribute { ty: AttrType::VALUE, value: AttrValue::Secret(scalar) },
+        ])
+    }
+}
+
+/// A key-pair template naming another class or key type than the mechanism makes is
+/// inconsistent (checked here, before the attribute policy would read the wrong type's rules).
+///
+/// # Errors
+/// `TemplateInconsistent`.
+pub(crate) fn check_pair_types(public: &[Attribute], private: &[Attribute], kt: KeyType) -> Result<()> {
+    for (t, class) in [(public, ObjectClass::PUBLIC_KEY), (private, ObjectClass::PRIVATE_KEY)] {
+        let wrong_class = template_ulong(t, AttrType::CLASS).is_some_and(|c| c != class.0);
+        let wrong_type = template_ulong(t, AttrType::KEY_TYPE).is_some_and(|k| k != kt.0);
+        if wrong_class || wrong_type {
+            return Err(Error::TemplateInconsistent);
+        }
+    }
+    Ok(())
+}
+
+/// The `CKA_EC_PARAMS` of a key-pair generation: from the public template (where the spec puts
+/// it) or the private one; when both name it they must agree.
+///
+/// # Errors
+/// `TemplateIncomplete` when neither has it, `TemplateInconsistent` when they differ.
+pub(crate) fn pair_ec_params(public: &[Attribute], private: &[Attribute]) -> Result<Vec<u8>> {
+    match (template_bytes(public, AttrType::EC_PARAMS), template_bytes(private, AttrType::EC_PARAMS)) {
+        (Some(a), Some(b)) if a != b => Err(Error::TemplateInconsistent),
+        (Some(a), _) | (None, Some(a)) => Ok(a.to_vec()),
+        (None, None) => Err(Error::TemplateIncomplete),
+    }
 }
 
 /// `CKM_EC_KEY_PAIR_GEN`.
@@ -73,10 +117,8 @@ impl Family for EcKeyGen {
         if mech.param != MechParam::None {
             return Err(Error::MechanismParamInvalid);
         }
-        let params = template_bytes(public, AttrType::EC_PARAMS)
-            .or_else(|| template_bytes(private, AttrType::EC_PARAMS))
-            .ok_or(Error::TemplateIncomplete)?
-            .to_vec();
+        check_pair_types(public, private, KeyType::EC)?;
+        let params = pair_ec_params(public, private)?;
         let curve = ec::parse_ec_params(&params)?;
         let (scalar, point) = ec::generate(curve, rng)?;
         let common = |class: ObjectClass| -> Vec<Attribute> {

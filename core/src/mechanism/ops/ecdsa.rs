@@ -1,4 +1,5 @@
-//! ECDSA: raw (`CKM_ECDSA`, the caller hashes) and hash-then-sign.
+//! ECDSA on P-256, P-384, P-521 and secp256k1: raw (`CKM_ECDSA`, the caller hashes) and
+//! hash-then-sign with SHA-1, SHA-2 and SHA-3 (`CKM_ECDSA_SHA*`, `CKM_ECDSA_SHA3_*`).
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -26,6 +27,10 @@ fn hash_of(ty: MechanismType) -> Result<Option<DigestAlg>> {
         MechanismType::ECDSA_SHA256 => Some(DigestAlg::Sha256),
         MechanismType::ECDSA_SHA384 => Some(DigestAlg::Sha384),
         MechanismType::ECDSA_SHA512 => Some(DigestAlg::Sha512),
+        MechanismType::ECDSA_SHA3_224 => Some(DigestAlg::Sha3_224),
+        MechanismType::ECDSA_SHA3_256 => Some(DigestAlg::Sha3_256),
+        MechanismType::ECDSA_SHA3_384 => Some(DigestAlg::Sha3_384),
+        MechanismType::ECDSA_SHA3_512 => Some(DigestAlg::Sha3_512),
         _ => return Err(Error::MechanismInvalid),
     })
 }

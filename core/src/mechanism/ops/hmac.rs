@@ -3,8 +3,8 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use super::{require, secret_value};
-use crate::consts::{KeyType, ObjectClass};
+use super::require;
+use crate::consts::{AttrType, KeyType, ObjectClass};
 use crate::info::{MechParam, Mechanism};
 use crate::mechanism::digest::DigestAlg;
 use crate::mechanism::hmac::{self, Mac};
@@ -18,7 +18,7 @@ use crate::{Error, Result};
 pub struct Hmac;
 
 /// The HMAC key type of each hash; `CKK_GENERIC_SECRET` keys work with every hash.
-fn key_type_for(alg: DigestAlg) -> KeyType {
+pub(crate) fn key_type_for(alg: DigestAlg) -> KeyType {
     match alg {
         DigestAlg::Sha1 => KeyType::SHA_1_HMAC,
         DigestAlg::Sha224 => KeyType::SHA224_HMAC,
@@ -86,6 +86,23 @@ impl Signer for HmacOp {
     fn box_clone(&self) -> Box<dyn Signer> {
         Box::new(self.clone())
     }
+
+    fn sign_all(&self, data: &[u8], _rng: &mut dyn Rng) -> Result<Vec<u8>> {
+        let mut m = self.mac.clone();
+        m.update(data);
+        let mut tag = m.finalize();
+        tag.truncate(self.len);
+        Ok(tag)
+    }
+
+    fn verify_all(&self, data: &[u8], signature: &[u8]) -> Result<()> {
+        if signature.len() != self.len {
+            return Err(Error::SignatureLenRange);
+        }
+        let mut m = self.mac.clone();
+        m.update(data);
+        if hmac::verify_truncated(&m.finalize(), signature) { Ok(()) } else { Err(Error::SignatureInvalid) }
+    }
 }
 
 impl Family for Hmac {
@@ -93,7 +110,8 @@ impl Family for Hmac {
         let (alg, general) = hmac::hmac_mechanism(mech.ty).ok_or(Error::MechanismInvalid)?;
         require(key, ObjectClass::SECRET_KEY, &[KeyType::GENERIC_SECRET, key_type_for(alg)])?;
         let len = mac_len(mech, alg, general)?;
-        let mac = Mac::new(alg, secret_value(key)?.expose());
+        // The key value is read in place: a copy would be most of a short MAC's cost.
+        let mac = Mac::new(alg, key.bytes(AttrType::VALUE).ok_or(Error::KeyTypeInconsistent)?);
         Ok(Box::new(HmacOp { mac, len }))
     }
 }

@@ -9,15 +9,35 @@ use crate::object::policy;
 use crate::secret::SecretBytes;
 use crate::{Error, Result};
 
+pub mod aead;
+pub mod aes_kw;
+pub mod block_cipher;
+pub mod block_mac;
+pub mod dh;
+pub mod dsa;
 pub mod ec_keys;
+pub mod ecdh;
 pub mod ecdsa;
+pub mod eddsa;
 pub mod gcm;
 pub mod hmac;
+pub mod kdf;
+pub mod mldsa;
+pub mod rsa;
 pub mod secret_keys;
+pub mod simple_derive;
 
 /// A key's `CKA_VALUE` as a secret.
 pub(crate) fn secret_value(key: &Object) -> Result<SecretBytes> {
     key.bytes(AttrType::VALUE).map(SecretBytes::from_slice).ok_or(Error::KeyTypeInconsistent)
+}
+
+/// The key must be of this class (any type).
+pub(crate) fn require_class(key: &Object, class: ObjectClass) -> Result<()> {
+    if key.class() != class {
+        return Err(Error::KeyTypeInconsistent);
+    }
+    Ok(())
 }
 
 /// The key must be of this class and one of these types.
