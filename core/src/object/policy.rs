@@ -402,12 +402,6 @@ pub fn is_sensitive(obj: &Object, ty: AttrType) -> bool {
     find_rule(&sets, ty).is_some_and(|r| r.flags & SECRET != 0)
 }
 
-/// True if `ty` belongs to objects of this object's class and type (else
-/// `CKR_ATTRIBUTE_TYPE_INVALID` on read).
-pub fn has_attribute(obj: &Object, ty: AttrType) -> bool {
-    obj.get(ty).is_some()
-}
-
 /// Who is changing the object, for the rules that depend on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Actor {
