@@ -257,7 +257,6 @@ impl Engine {
     /// `OperationActive`, `MechanismInvalid`, `MechanismParamInvalid`, `KeyHandleInvalid`,
     /// `KeyFunctionNotPermitted`, `KeyTypeInconsistent`.
     pub fn sign_init(&mut self, s: u64, mech: &Mechanism, key: u64) -> Result<()> {
-        self.session(s)?;
         self.ensure_idle(s, sign_f)?;
         let (obj, family) = self.key_ref(s, mech, key, CKF_SIGN, AttrType::SIGN)?;
         let auth = obj.flag(AttrType::ALWAYS_AUTHENTICATE);
@@ -271,6 +270,15 @@ impl Engine {
     /// `OperationNotInitialized`, `OperationActive`, `UserNotLoggedIn` (context login
     /// pending), `DataLenRange`.
     pub fn sign(&mut self, s: u64, data: &[u8], out: OutBuf) -> Result<Output> {
+        // A buffer that holds the longest signature ends the operation whatever happens, so
+        // the state is taken and finished in place instead of copied.
+        let slot = sign_f(self.sessions.get_mut(&s).ok_or(Error::SessionHandleInvalid)?);
+        if let (Some(run), OutBuf::Capacity(n)) = (slot.as_ref(), out) {
+            if !run.multi && !run.needs_auth && n >= run.op.max_len() {
+                let run = slot.take().ok_or(Error::OperationNotInitialized)?;
+                return run.op.sign_all_once(data, self.rng.as_mut()).map(Output::Data);
+            }
+        }
         self.finish_step(s, sign_f, true, out, |op| op.max_len(), |op, rng| op.sign_all(data, rng))
     }
 

@@ -75,7 +75,7 @@ enum State {
 }
 
 /// An HMAC instance keyed with `key`.
-fn keyed<M: KeyInit>(key: &[u8]) -> M {
+pub(crate) fn keyed<M: KeyInit>(key: &[u8]) -> M {
     // Invariant: only called with `Hmac<D>`, whose `new_from_slice` accepts a key of any length
     // (a key longer than a block is hashed first, RFC 2104 §2), so it never returns `Err`.
     #[allow(clippy::expect_used)]

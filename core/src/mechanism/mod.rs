@@ -74,6 +74,15 @@ pub trait Signer: Send + core::fmt::Debug {
         op.feed_all(data)?;
         op.sign(rng)
     }
+    /// [`Signer::sign_all`] when the operation ends with this call (`C_Sign` with a buffer
+    /// large enough for [`Signer::max_len`]): the state is consumed, so nothing is copied.
+    ///
+    /// # Errors
+    /// As [`Signer::sign_all`].
+    fn sign_all_once(mut self: Box<Self>, data: &[u8], rng: &mut dyn Rng) -> Result<Vec<u8>> {
+        self.feed_all(data)?;
+        self.sign(rng)
+    }
     /// A one-call `C_Verify` over `data`, as [`Signer::sign_all`].
     ///
     /// # Errors
