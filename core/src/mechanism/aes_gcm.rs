@@ -186,14 +186,17 @@ impl Standard {
         use aes_gcm::aead::AeadInOut as _;
         let nonce = aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::try_from(iv)
             .map_err(|_| Error::MechanismParamInvalid)?;
-        let mut out = Vec::with_capacity(plaintext.len().saturating_add(BLOCK));
-        out.extend_from_slice(plaintext);
+        // The keystream is applied from the plaintext straight into the output, so the
+        // plaintext is read once (a zeroed allocation costs less than a copy pass).
+        let mut out = alloc::vec![0u8; plaintext.len().saturating_add(BLOCK)];
+        let (body, tail) = out.split_at_mut(plaintext.len());
+        let buf = aes_gcm::aead::inout::InOutBuf::new(plaintext, body).map_err(|_| Error::GeneralError)?;
         let tag = match self {
-            Standard::Aes128(c) => c.encrypt_inout_detached(&nonce, aad, out.as_mut_slice().into()),
-            Standard::Aes256(c) => c.encrypt_inout_detached(&nonce, aad, out.as_mut_slice().into()),
+            Standard::Aes128(c) => c.encrypt_inout_detached(&nonce, aad, buf),
+            Standard::Aes256(c) => c.encrypt_inout_detached(&nonce, aad, buf),
         }
         .map_err(|_| Error::DataLenRange)?;
-        out.extend_from_slice(&tag);
+        tail.copy_from_slice(&tag);
         Ok(out)
     }
 
