@@ -215,8 +215,9 @@ impl Change {
 
 impl Token {
     /// A token rebuilt from a store snapshot, unsealing what `master` opens. Damaged object
-    /// records are skipped and reported in `warnings` (one bad record must not hide the rest
-    /// of the token); private records stay in the store, unseen, until a login.
+    /// records are skipped and reported in `warnings`, named by `locate` (one bad record must
+    /// not hide the rest of the token); private records stay in the store, unseen, until a
+    /// login.
     ///
     /// # Errors
     /// `DeviceError` if the metadata record itself is damaged.
@@ -224,6 +225,7 @@ impl Token {
         snap: &TokenSnapshot,
         master: Option<MasterKey>,
         warnings: &mut Vec<String>,
+        locate: &dyn Fn(&str, u64) -> String,
     ) -> Result<Self> {
         let meta: TokenMeta = record::decode(RecordKind::Meta, &snap.meta)?;
         let mut token = Token {
@@ -244,8 +246,8 @@ impl Token {
                 }
                 Ok(Opened::Locked) => {}
                 Err(_) => warnings.push(alloc::format!(
-                    "token {}: object record {id:016x} is damaged, belongs elsewhere or has an unknown format; skipped",
-                    snap.name
+                    "{}: damaged (integrity or seal check failed), from another token or of an unknown format; skipped",
+                    locate(&snap.name, *id)
                 )),
             }
         }

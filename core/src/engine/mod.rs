@@ -78,6 +78,9 @@ pub struct Engine {
     next_handle: u64,
     next_session: u64,
     warnings: Vec<String>,
+    /// Warnings already handed out: a damaged record is seen at every reload of its token,
+    /// but is worth one log line per process.
+    reported: alloc::collections::BTreeSet<String>,
 }
 
 impl core::fmt::Debug for Engine {
@@ -147,6 +150,7 @@ impl Engine {
             next_handle: 1,
             next_session: 1,
             warnings: Vec::new(),
+            reported: alloc::collections::BTreeSet::new(),
         };
         for snap in snaps {
             engine.adopt(&snap);
@@ -158,12 +162,14 @@ impl Engine {
     pub fn take_warnings(&mut self) -> Vec<String> {
         let mut w = core::mem::take(&mut self.warnings);
         w.extend(self.store.take_warnings());
+        w.retain(|line| self.reported.insert(line.clone()));
         w
     }
 
     /// Take a token from a snapshot into the working set.
     fn adopt(&mut self, snap: &crate::store::TokenSnapshot) {
-        match Token::from_snapshot(snap, None, &mut self.warnings) {
+        let store = &self.store;
+        match Token::from_snapshot(snap, None, &mut self.warnings, &|n, id| store.record_location(n, id)) {
             Ok(mut t) => {
                 if self.tokens.contains_key(&t.meta.slot_id) {
                     // Two tokens claim one slot (e.g. a copied directory): keep both visible.
@@ -234,7 +240,10 @@ impl Engine {
             }
             Err(e) => return Err(e.into()),
         };
-        let mut fresh = Token::from_snapshot(&snap, old.master.clone(), &mut self.warnings)?;
+        let store = &self.store;
+        let mut fresh = Token::from_snapshot(&snap, old.master.clone(), &mut self.warnings, &|n, id| {
+            store.record_location(n, id)
+        })?;
         fresh.meta.slot_id = slot;
         let Some(old) = self.tokens.remove(&slot) else {
             return Ok(());

@@ -143,6 +143,12 @@ pub trait Store: Send {
     fn take_warnings(&mut self) -> Vec<String> {
         Vec::new()
     }
+
+    /// Where record `id` of token `name` lives, for a log line a person can act on (the file
+    /// store names the file, SQLite the row and database).
+    fn record_location(&self, name: &str, id: RecordId) -> String {
+        alloc::format!("token {name}: object record {id:016x}")
+    }
 }
 
 #[cfg(any(test, feature = "conformance"))]

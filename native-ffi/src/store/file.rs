@@ -861,6 +861,13 @@ impl Store for FileStore {
         FileStore::take_warnings(self)
     }
 
+    fn record_location(&self, name: &str, id: RecordId) -> String {
+        match self.token_dir(name) {
+            Ok(dir) => format!("file store: record {}", dir.join(OBJECTS).join(record_file(id)).display()),
+            Err(_) => format!("file store: record {id:016x} of token {name:?}"),
+        }
+    }
+
     fn load_all(&mut self) -> Result<Vec<TokenSnapshot>, StoreError> {
         let names = self.list()?;
         let mut snapshots = Vec::with_capacity(names.len());

@@ -579,6 +579,10 @@ fn open_connection(path: &Path) -> Result<Connection> {
 impl Store for SqliteStore {
     /// The native module calls this after every `C_*` call, which also ends a rebase: a
     /// transaction kept open after a `Stale` answer is rolled back here.
+    fn record_location(&self, name: &str, id: RecordId) -> String {
+        format!("sqlite store: record {id:016x} in {}", self.path_of(name).display())
+    }
+
     fn take_warnings(&mut self) -> Vec<String> {
         self.release();
         core::mem::take(&mut self.warnings)
