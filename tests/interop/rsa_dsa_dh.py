@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""RSA, DSA and DH through the built module, cross-checked with Python `cryptography`.
+"""RSA (with RSA AES key wrap), DSA and DH through the built module, cross-checked with Python `cryptography`.
 
     python3 tests/interop/rsa_dsa_dh.py [path/to/libanyhsm_pkcs11.so]
 
@@ -20,6 +20,8 @@ import pkcs11.attributes
 from pkcs11 import Attribute, KeyType, Mechanism, MGF, ObjectClass
 from pkcs11.util.dsa import encode_dsa_signature
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import padding as sym_padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.asymmetric import dh, dsa, padding, rsa, utils
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -257,6 +259,242 @@ def _():
     except pkcs11.exceptions.EncryptedDataInvalid:
         return
     raise AssertionError("decrypted")
+
+
+# ---- RSA AES key wrap ----
+#
+# python-pkcs11 0.10 knows neither CKM_RSA_AES_KEY_WRAP nor its nested parameter struct, so the
+# wrap and unwrap calls go straight to the module with ctypes, on python-pkcs11's session (the
+# same loaded library, already initialised). The other side is cryptography: OAEP around the
+# temporary AES key, then RFC 5649 key wrap with padding.
+
+import ctypes  # noqa: E402
+from cryptography.hazmat.primitives import keywrap  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from pkcs11.util.ec import encode_ecdsa_signature, encode_named_curve_parameters  # noqa: E402
+
+CKM_RSA_AES_KEY_WRAP = 0x1054
+CKR_MECHANISM_PARAM_INVALID, CKR_WRAPPED_KEY_INVALID, CKR_WRAPPED_KEY_LEN_RANGE = 0x71, 0x110, 0x112
+OAEP_HASHES = {  # cryptography hash -> (CKM_*, CKG_MGF1_*)
+    "sha1": (Mechanism.SHA_1, 1), "sha256": (Mechanism.SHA256, 2), "sha384": (Mechanism.SHA384, 3),
+    "sha512": (Mechanism.SHA512, 4),
+}
+CK_ULONG = ctypes.c_ulong
+
+
+class CK_MECHANISM(ctypes.Structure):
+    _fields_ = [("mechanism", CK_ULONG), ("pParameter", ctypes.c_void_p), ("ulParameterLen", CK_ULONG)]
+
+
+class CK_RSA_PKCS_OAEP_PARAMS(ctypes.Structure):
+    _fields_ = [("hashAlg", CK_ULONG), ("mgf", CK_ULONG), ("source", CK_ULONG),
+                ("pSourceData", ctypes.c_void_p), ("ulSourceDataLen", CK_ULONG)]
+
+
+class CK_RSA_AES_KEY_WRAP_PARAMS(ctypes.Structure):
+    _fields_ = [("ulAESKeyBits", CK_ULONG), ("pOAEPParams", ctypes.POINTER(CK_RSA_PKCS_OAEP_PARAMS))]
+
+
+class CK_ATTRIBUTE(ctypes.Structure):
+    _fields_ = [("type", CK_ULONG), ("pValue", ctypes.c_void_p), ("ulValueLen", CK_ULONG)]
+
+
+P11 = ctypes.CDLL(MODULE)
+P11.C_WrapKey.argtypes = [CK_ULONG, ctypes.POINTER(CK_MECHANISM), CK_ULONG, CK_ULONG, ctypes.c_void_p,
+                          ctypes.POINTER(CK_ULONG)]
+P11.C_WrapKey.restype = CK_ULONG
+P11.C_UnwrapKey.argtypes = [CK_ULONG, ctypes.POINTER(CK_MECHANISM), CK_ULONG, ctypes.c_char_p, CK_ULONG,
+                            ctypes.POINTER(CK_ATTRIBUTE), CK_ULONG, ctypes.POINTER(CK_ULONG)]
+P11.C_UnwrapKey.restype = CK_ULONG
+
+
+class CkError(Exception):
+    def __init__(self, fn, rv):
+        super().__init__(f"{fn}: CKR {rv:#x}")
+        self.rv = rv
+
+
+class RsaAes:
+    """A CK_MECHANISM for CKM_RSA_AES_KEY_WRAP; holds the nested structs and the label alive."""
+
+    def __init__(self, aes_bits, h, label=None, oaep=True):
+        self.h, self.label, self.bits = h, label, aes_bits
+        hash_alg, mgf = OAEP_HASHES[h.name]
+        self._label = ctypes.create_string_buffer(label or b"", len(label or b""))
+        self.oaep = CK_RSA_PKCS_OAEP_PARAMS(hash_alg, mgf, 1, ctypes.cast(self._label, ctypes.c_void_p) if label else None,
+                                            len(label or b""))
+        self.params = CK_RSA_AES_KEY_WRAP_PARAMS(aes_bits, ctypes.pointer(self.oaep) if oaep else None)
+        self.mech = CK_MECHANISM(CKM_RSA_AES_KEY_WRAP, ctypes.cast(ctypes.pointer(self.params), ctypes.c_void_p),
+                                 ctypes.sizeof(self.params))
+
+    def padding(self):
+        return padding.OAEP(padding.MGF1(self.h), self.h, self.label)
+
+    def wrap_in_token(self, wrapping_key, key):
+        n = CK_ULONG(0)
+        rv = P11.C_WrapKey(session.handle, ctypes.byref(self.mech), wrapping_key.handle, key.handle, None, ctypes.byref(n))
+        if rv:
+            raise CkError("C_WrapKey (length)", rv)
+        buf = ctypes.create_string_buffer(n.value)
+        rv = P11.C_WrapKey(session.handle, ctypes.byref(self.mech), wrapping_key.handle, key.handle, buf, ctypes.byref(n))
+        if rv:
+            raise CkError("C_WrapKey", rv)
+        return buf.raw[:n.value]
+
+    def unwrap_in_token(self, unwrapping_key, blob, attrs):
+        """C_UnwrapKey with a template of (CKA_*, int | bool | bytes); the new object's handle."""
+        keep, template = [], (CK_ATTRIBUTE * len(attrs))()
+        for i, (ty, v) in enumerate(attrs):
+            raw = bytes([v]) if isinstance(v, bool) else v.to_bytes(ctypes.sizeof(CK_ULONG), sys.byteorder) if isinstance(v, int) else v
+            keep.append(ctypes.create_string_buffer(raw, len(raw)))
+            template[i] = CK_ATTRIBUTE(ty, ctypes.cast(keep[-1], ctypes.c_void_p), len(raw))
+        handle = CK_ULONG(0)
+        rv = P11.C_UnwrapKey(session.handle, ctypes.byref(self.mech), unwrapping_key.handle, blob, len(blob), template,
+                             len(attrs), ctypes.byref(handle))
+        if rv:
+            raise CkError("C_UnwrapKey", rv)
+        return handle.value
+
+    def wrap_outside(self, public_key, material):
+        temp = os.urandom(self.bits // 8)
+        return public_key.encrypt(temp, self.padding()) + keywrap.aes_key_wrap_with_padding(temp, material)
+
+    def unwrap_outside(self, private_key, blob):
+        k = private_key.key_size // 8
+        temp = private_key.decrypt(blob[:k], self.padding())
+        assert len(temp) * 8 == self.bits, f"a temporary key of {len(temp)} bytes"
+        return keywrap.aes_key_unwrap_with_padding(temp, blob[k:])
+
+
+def by_label(label):
+    return list(session.get_objects({Attribute.LABEL: label.decode()}))
+
+
+def expect_rv(rv, fn):
+    try:
+        fn()
+    except CkError as e:
+        assert e.rv == rv, f"CKR {e.rv:#x}, expected {rv:#x}"
+        return
+    raise AssertionError(f"succeeded, expected CKR {rv:#x}")
+
+
+def ec_public_of(pub_obj, curve):
+    point = bytes(pub_obj[Attribute.EC_POINT])
+    assert point[0] == 4 and point[1] == len(point) - 2, "a short DER OCTET STRING around the point"
+    return ec.EllipticCurvePublicKey.from_encoded_point(curve, point[2:])
+
+
+def pkcs8(key):
+    return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+AESWRAP_OUTSIDE = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+_nums = AESWRAP_OUTSIDE.public_key().public_numbers()
+AESWRAP_OUTSIDE_PUB = session.create_object({
+    Attribute.CLASS: ObjectClass.PUBLIC_KEY, Attribute.KEY_TYPE: KeyType.RSA, Attribute.WRAP: True,
+    Attribute.MODULUS: int_bytes(_nums.n), Attribute.PUBLIC_EXPONENT: int_bytes(_nums.e),
+})
+RSA_AES_CASES = [RsaAes(256, hashes.SHA256(), b"rsa-aes label"), RsaAes(128, hashes.SHA1()),
+                 RsaAes(192, hashes.SHA512(), b"x")]
+CBC_IV = bytes(range(16))
+
+
+@check("RSA AES key wrap: the token's AES keys unwrap in cryptography (128/192/256, SHA-1/256/512)")
+def _():
+    plain = session.generate_key(KeyType.AES, 256, template={Attribute.EXTRACTABLE: True, Attribute.SENSITIVE: False})
+    # Sensitive but extractable: compared by what it encrypts, since its value cannot be read.
+    hidden = session.generate_key(KeyType.AES, 128, template={Attribute.EXTRACTABLE: True, Attribute.SENSITIVE: True})
+    for m in RSA_AES_CASES:
+        blob = m.wrap_in_token(AESWRAP_OUTSIDE_PUB, plain)
+        assert len(blob) == 384 + 40, len(blob)
+        assert m.unwrap_outside(AESWRAP_OUTSIDE, blob) == bytes(plain[Attribute.VALUE])
+        value = m.unwrap_outside(AESWRAP_OUTSIDE, m.wrap_in_token(AESWRAP_OUTSIDE_PUB, hidden))
+        assert len(value) == 16
+        ct = hidden.encrypt(MSG, mechanism=Mechanism.AES_CBC_PAD, mechanism_param=CBC_IV)
+        dec = Cipher(algorithms.AES(value), modes.CBC(CBC_IV)).decryptor()
+        unpad = sym_padding.PKCS7(128).unpadder()
+        assert unpad.update(dec.update(ct) + dec.finalize()) + unpad.finalize() == MSG
+
+
+@check("RSA AES key wrap: the token's EC and RSA private keys unwrap in cryptography as PKCS #8")
+def _():
+    m = RSA_AES_CASES[0]
+    pub, priv = session.generate_keypair(
+        KeyType.EC, 0, public_template={Attribute.EC_PARAMS: encode_named_curve_parameters("secp256r1")},
+        private_template={Attribute.EXTRACTABLE: True})
+    key = serialization.load_der_private_key(m.unwrap_outside(AESWRAP_OUTSIDE, m.wrap_in_token(AESWRAP_OUTSIDE_PUB, priv)), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp256r1"
+    assert key.public_key() == ec_public_of(pub, ec.SECP256R1())
+    # The same key: cryptography's signature verifies with the token's public key.
+    r, s = utils.decode_dss_signature(key.sign(MSG, ec.ECDSA(hashes.SHA256())))
+    assert pub.verify(MSG, r.to_bytes(32, "big") + s.to_bytes(32, "big"), mechanism=Mechanism.ECDSA_SHA256)
+
+    pub, priv = session.generate_keypair(KeyType.RSA, 2048, private_template={Attribute.EXTRACTABLE: True})
+    blob = m.wrap_in_token(AESWRAP_OUTSIDE_PUB, priv)
+    key = serialization.load_der_private_key(m.unwrap_outside(AESWRAP_OUTSIDE, blob), None)
+    assert key.private_numbers().public_numbers.n == int.from_bytes(pub[Attribute.MODULUS], "big")
+    assert pub.verify(MSG, key.sign(MSG, padding.PKCS1v15(), hashes.SHA256()), mechanism=Mechanism.SHA256_RSA_PKCS)
+
+
+AESWRAP_PUB, AESWRAP_PRIV = session.generate_keypair(KeyType.RSA, 2048, label="rsa-aes")
+AESWRAP_SPKI = spki_of(AESWRAP_PUB)
+
+
+@check("RSA AES key wrap: cryptography's blobs unwrap in the token to AES keys that work")
+def _():
+    for i, m in enumerate(RSA_AES_CASES):
+        secret = os.urandom(32)
+        label = f"from outside {i}".encode()
+        m.unwrap_in_token(AESWRAP_PRIV, m.wrap_outside(AESWRAP_SPKI, secret), [
+            (Attribute.CLASS, ObjectClass.SECRET_KEY), (Attribute.KEY_TYPE, KeyType.AES),
+            (Attribute.ENCRYPT, True), (Attribute.LABEL, label)])
+        (key,) = by_label(label)
+        assert key[Attribute.VALUE_LEN] == 32
+        ct = key.encrypt(MSG, mechanism=Mechanism.AES_CBC_PAD, mechanism_param=CBC_IV)
+        enc = Cipher(algorithms.AES(secret), modes.CBC(CBC_IV)).encryptor()
+        pad = sym_padding.PKCS7(128).padder()
+        assert ct == enc.update(pad.update(MSG) + pad.finalize()) + enc.finalize()
+
+
+@check("RSA AES key wrap: cryptography's EC and RSA private keys unwrap in the token and sign")
+def _():
+    m = RSA_AES_CASES[2]
+    outside_ec = ec.generate_private_key(ec.SECP384R1())
+    m.unwrap_in_token(AESWRAP_PRIV, m.wrap_outside(AESWRAP_SPKI, pkcs8(outside_ec)), [
+        (Attribute.CLASS, ObjectClass.PRIVATE_KEY), (Attribute.KEY_TYPE, KeyType.EC), (Attribute.SIGN, True),
+        (Attribute.LABEL, b"outside ec")])
+    (key,) = by_label(b"outside ec")
+    outside_ec.public_key().verify(encode_ecdsa_signature(key.sign(MSG, mechanism=Mechanism.ECDSA_SHA384)), MSG,
+                                   ec.ECDSA(hashes.SHA384()))
+    outside_rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    m.unwrap_in_token(AESWRAP_PRIV, m.wrap_outside(AESWRAP_SPKI, pkcs8(outside_rsa)), [
+        (Attribute.CLASS, ObjectClass.PRIVATE_KEY), (Attribute.KEY_TYPE, KeyType.RSA), (Attribute.SIGN, True),
+        (Attribute.LABEL, b"outside rsa")])
+    (key,) = by_label(b"outside rsa")
+    assert key.sign(MSG, mechanism=Mechanism.SHA256_RSA_PKCS) == outside_rsa.sign(MSG, padding.PKCS1v15(), hashes.SHA256())
+
+
+@check("RSA AES key wrap: tampered or cut blobs and bad parameters are refused, nothing is created")
+def _():
+    m = RSA_AES_CASES[0]
+    blob = m.wrap_outside(AESWRAP_SPKI, os.urandom(24))
+    template = [(Attribute.CLASS, ObjectClass.SECRET_KEY), (Attribute.KEY_TYPE, KeyType.AES),
+                (Attribute.LABEL, b"must not exist")]
+    for i in (3, 255, 256, len(blob) - 1):  # the OAEP part is the first 256 bytes
+        bad = bytearray(blob)
+        bad[i] ^= 0x20
+        expect_rv(CKR_WRAPPED_KEY_INVALID, lambda bad=bad: m.unwrap_in_token(AESWRAP_PRIV, bytes(bad), template))
+    other_label = RsaAes(256, hashes.SHA256(), b"another label")
+    expect_rv(CKR_WRAPPED_KEY_INVALID, lambda: other_label.unwrap_in_token(AESWRAP_PRIV, blob, template))
+    expect_rv(CKR_WRAPPED_KEY_LEN_RANGE, lambda: m.unwrap_in_token(AESWRAP_PRIV, blob[:-1], template))
+    expect_rv(CKR_WRAPPED_KEY_LEN_RANGE, lambda: m.unwrap_in_token(AESWRAP_PRIV, blob[:256 + 8], template))
+    for bad in (RsaAes(100, hashes.SHA256()), RsaAes(512, hashes.SHA256()), RsaAes(256, hashes.SHA256(), oaep=False)):
+        expect_rv(CKR_MECHANISM_PARAM_INVALID, lambda bad=bad: bad.unwrap_in_token(AESWRAP_PRIV, blob, template))
+        aes = session.generate_key(KeyType.AES, 128, template={Attribute.EXTRACTABLE: True})
+        expect_rv(CKR_MECHANISM_PARAM_INVALID, lambda bad=bad, aes=aes: bad.wrap_in_token(AESWRAP_PUB, aes))
+    assert by_label(b"must not exist") == []
 
 
 # ---- DSA ----

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 
-import { Module, Session, Pkcs11Error, rvName, CKA, CKM, CKO, CKK, CKR, CKU, CKF, CKS } from 'anyhsm';
+import { Module, Session, Pkcs11Error, rvName, CKA, CKM, CKO, CKK, CKR, CKU, CKF, CKS, CKG } from 'anyhsm';
 import { ready, rejects, P256, SO_PIN, USER_PIN, utf8, hex } from './helpers.mjs';
 
 test('module info, slots, mechanisms', async () => {
@@ -309,6 +309,30 @@ test('wrap, unwrap, derive, recover reach core', async () => {
     const ct = await s.encrypt(gcm, aes, utf8('same key'));
     assert.deepEqual(await s.decrypt(gcm, back, ct), utf8('same key'));
   }
+  await m.close();
+});
+
+test('RSA AES key wrap: RsaAesKeyWrapParams reach core; tampering and bad parameters are refused', async () => {
+  const { module: m, session: s } = await ready();
+  const info = await m.mechanismInfo(0, CKM.RSA_AES_KEY_WRAP);
+  assert.equal(info.flags & (CKF.WRAP | CKF.UNWRAP | CKF.ENCRYPT), CKF.WRAP | CKF.UNWRAP);
+  assert.deepEqual([info.minKeySize, info.maxKeySize], [1024, 8192]);
+  const { publicKey, privateKey } = await s.generateKeyPair(CKM.RSA_PKCS_KEY_PAIR_GEN, { [CKA.MODULUS_BITS]: 2048 }, {});
+  const aes = await s.generateKey(CKM.AES_KEY_GEN, { [CKA.VALUE_LEN]: 32, [CKA.EXTRACTABLE]: true, [CKA.SENSITIVE]: false });
+  const oaep = { hashAlg: CKM.SHA256, mgf: CKG.MGF1_SHA256, sourceData: utf8('label') };
+  const mech = (aesKeyBits, o = oaep) => ({ mechanism: CKM.RSA_AES_KEY_WRAP, parameter: { aesKeyBits, oaep: o } });
+  const wrapped = await s.wrapKey(mech(192), publicKey, aes);
+  assert.equal(wrapped.length, 256 + 40, 'the OAEP part, then KWP of 32 bytes');
+  const template = { [CKA.CLASS]: CKO.SECRET_KEY, [CKA.KEY_TYPE]: CKK.AES, [CKA.SENSITIVE]: false, [CKA.EXTRACTABLE]: true };
+  const back = await s.unwrapKey(mech(192), privateKey, wrapped, template);
+  assert.deepEqual(await s.getAttribute(back, CKA.VALUE), await s.getAttribute(aes, CKA.VALUE));
+  const bad = wrapped.slice();
+  bad[bad.length - 1] ^= 1;
+  await rejects(s.unwrapKey(mech(192), privateKey, bad, template), 'CKR_WRAPPED_KEY_INVALID', 'unwrapKey');
+  await rejects(s.unwrapKey(mech(256), privateKey, wrapped, template), 'CKR_WRAPPED_KEY_INVALID', 'unwrapKey');
+  await rejects(s.wrapKey(mech(100), publicKey, aes), 'CKR_MECHANISM_PARAM_INVALID', 'wrapKey');
+  await rejects(s.wrapKey(mech(256, null), publicKey, aes), 'CKR_MECHANISM_PARAM_INVALID', 'wrapKey');
+  await rejects(s.wrapKey({ mechanism: CKM.RSA_AES_KEY_WRAP, parameter: { aesKeyBits: 256 } }, publicKey, aes), 'CKR_MECHANISM_PARAM_INVALID', 'wrapKey');
   await m.close();
 });
 

@@ -598,6 +598,234 @@ fn wrap_and_unwrap_a_secret_key() {
     );
 }
 
+/// `CKM_RSA_AES_KEY_WRAP` with `CK_RSA_AES_KEY_WRAP_PARAMS { ulAESKeyBits, pOAEPParams }`.
+fn rsa_aes(aes_key_bits: u64, hash: M, mgf: u64, label: &[u8]) -> Mechanism {
+    let MechParam::RsaOaep(oaep) = oaep(hash, mgf, label) else { unreachable!() };
+    with(M::RSA_AES_KEY_WRAP, MechParam::RsaAesKeyWrap { aes_key_bits, oaep })
+}
+
+fn extractable_aes(e: &mut Engine, s: u64, len: u64) -> u64 {
+    let t = [
+        Attribute::ulong(AttrType::VALUE_LEN, len),
+        Attribute::bool(AttrType::EXTRACTABLE, true),
+        Attribute::bool(AttrType::SENSITIVE, false),
+    ];
+    e.generate_key(s, &Mechanism::new(M::AES_KEY_GEN), &t).unwrap()
+}
+
+fn aes_template() -> [Attribute; 4] {
+    [
+        Attribute::ulong(AttrType::CLASS, ObjectClass::SECRET_KEY.0),
+        Attribute::ulong(AttrType::KEY_TYPE, KeyType::AES.0),
+        Attribute::bool(AttrType::SENSITIVE, false),
+        Attribute::bool(AttrType::EXTRACTABLE, true),
+    ]
+}
+
+fn object_count(e: &mut Engine, s: u64) -> usize {
+    e.find_objects_init(s, &[]).unwrap();
+    let n = e.find_objects(s, 1000).unwrap().len();
+    e.find_objects_final(s).unwrap();
+    n
+}
+
+#[test]
+fn rsa_aes_key_wrap_is_listed_for_wrapping_only() {
+    let (mut e, _) = ready();
+    assert!(e.mechanism_list(0).unwrap().contains(&M::RSA_AES_KEY_WRAP));
+    let info = e.mechanism_info(0, M::RSA_AES_KEY_WRAP).unwrap();
+    assert_eq!((info.min_key_size, info.max_key_size, info.flags), (1024, 8192, CKF_WRAP | CKF_UNWRAP));
+}
+
+#[test]
+fn rsa_aes_key_wrap_round_trips_a_secret_key() {
+    let (mut e, s) = ready();
+    let (pk, sk) = keypair(&mut e, s, 2048);
+    let aes = extractable_aes(&mut e, s, 32);
+    let value = bytes_of(&mut e, s, aes, AttrType::VALUE);
+    for (bits, hash, mgf, label) in [
+        (128, M::SHA_1, MGF1_SHA1, &b""[..]),
+        (192, M::SHA256, MGF1_SHA256, b"label"),
+        (256, M::SHA384, 3, b""),
+    ] {
+        let m = rsa_aes(bits, hash, mgf, label);
+        // 256 bytes of OAEP, then KWP of 32 bytes: an 8-byte block more.
+        assert_eq!(e.wrap_key(s, &m, pk, aes, OutBuf::Query).unwrap(), Output::Length(256 + 40));
+        assert_eq!(e.wrap_key(s, &m, pk, aes, OutBuf::Capacity(10)).unwrap(), Output::Length(296));
+        let wrapped = data(e.wrap_key(s, &m, pk, aes, OutBuf::Capacity(296)).unwrap());
+        assert_eq!(wrapped.len(), 296);
+        // The layout, taken apart with the plain mechanisms: OAEP(temporary key) ‖ KWP(value).
+        let MechParam::RsaAesKeyWrap { oaep: o, .. } = &m.param else { unreachable!() };
+        e.decrypt_init(s, &with(M::RSA_PKCS_OAEP, MechParam::RsaOaep(o.clone())), sk).unwrap();
+        let temp = data(e.decrypt(s, &wrapped[..256], OutBuf::Capacity(256)).unwrap());
+        assert_eq!(temp.len() as u64 * 8, bits);
+        let kek = mechanism::block::BlockCipher::aes(&temp).unwrap();
+        let inner = mechanism::aes_kw::unwrap_pad(&kek, &mechanism::aes_kw::KWP_AIV, &wrapped[256..]);
+        assert_eq!(inner.unwrap().expose(), &value[..]);
+
+        let back = e.unwrap_key(s, &m, sk, &wrapped, &aes_template()).unwrap();
+        assert_eq!(bytes_of(&mut e, s, back, AttrType::VALUE), value, "{bits} bits, {hash:?}");
+        // A fresh temporary key each time.
+        let again = data(e.wrap_key(s, &m, pk, aes, OutBuf::Capacity(296)).unwrap());
+        assert_ne!(again[256..], wrapped[256..]);
+    }
+    // A 1-byte generic secret: KWP pads it to one block.
+    let t = [
+        Attribute::ulong(AttrType::CLASS, ObjectClass::SECRET_KEY.0),
+        Attribute::ulong(AttrType::KEY_TYPE, KeyType::GENERIC_SECRET.0),
+        Attribute::bytes(AttrType::VALUE, &[0x5a]),
+        Attribute::bool(AttrType::EXTRACTABLE, true),
+        Attribute::bool(AttrType::SENSITIVE, false),
+    ];
+    let tiny = e.create_object(s, &t).unwrap();
+    let m = rsa_aes(256, M::SHA256, MGF1_SHA256, b"");
+    let wrapped = data(e.wrap_key(s, &m, pk, tiny, OutBuf::Capacity(1024)).unwrap());
+    assert_eq!(wrapped.len(), 256 + 16);
+    let back = e.unwrap_key(s, &m, sk, &wrapped, &[&t[..2], &t[3..]].concat()).unwrap();
+    assert_eq!(bytes_of(&mut e, s, back, AttrType::VALUE), [0x5a]);
+}
+
+#[test]
+fn rsa_aes_key_wrap_round_trips_private_keys() {
+    let (mut e, s) = ready();
+    let (pk, sk) = keypair(&mut e, s, 2048);
+    let m = rsa_aes(256, M::SHA256, MGF1_SHA256, b"pkcs8");
+    let export = [Attribute::bool(AttrType::EXTRACTABLE, true), Attribute::bool(AttrType::SENSITIVE, false)];
+    let priv_template = |kt: KeyType| {
+        vec![
+            Attribute::ulong(AttrType::CLASS, ObjectClass::PRIVATE_KEY.0),
+            Attribute::ulong(AttrType::KEY_TYPE, kt.0),
+            Attribute::bool(AttrType::SENSITIVE, false),
+            Attribute::bool(AttrType::EXTRACTABLE, true),
+            Attribute::bool(AttrType::SIGN, true),
+        ]
+    };
+
+    // An EC P-256 key: the PKCS #8 of a few dozen bytes.
+    let ec_params = Attribute::bytes(AttrType::EC_PARAMS, &h("06082a8648ce3d030107"));
+    let (_, ec) = e.generate_key_pair(s, &Mechanism::new(M::EC_KEY_PAIR_GEN), &[ec_params], &export).unwrap();
+    let wrapped = data(e.wrap_key(s, &m, pk, ec, OutBuf::Capacity(4096)).unwrap());
+    let back = e.unwrap_key(s, &m, sk, &wrapped, &priv_template(KeyType::EC)).unwrap();
+    for ty in [AttrType::VALUE, AttrType::EC_PARAMS, AttrType::EC_POINT] {
+        assert_eq!(bytes_of(&mut e, s, back, ty), bytes_of(&mut e, s, ec, ty), "{ty:?}");
+    }
+
+    // An RSA key, which CKM_RSA_PKCS_OAEP alone cannot carry (its PKCS #8 exceeds the modulus).
+    let pub_t = [Attribute::ulong(AttrType::MODULUS_BITS, 2048)];
+    let (_, rsa_sk) = e.generate_key_pair(s, &gen_mech(), &pub_t, &export).unwrap();
+    let oaep_only = with(M::RSA_PKCS_OAEP, oaep(M::SHA256, MGF1_SHA256, b""));
+    assert_eq!(e.wrap_key(s, &oaep_only, pk, rsa_sk, OutBuf::Capacity(4096)), Err(Error::KeySizeRange));
+    let wrapped = data(e.wrap_key(s, &m, pk, rsa_sk, OutBuf::Capacity(4096)).unwrap());
+    assert!(wrapped.len() > 256 + 1000, "{}", wrapped.len());
+    let back = e.unwrap_key(s, &m, sk, &wrapped, &priv_template(KeyType::RSA)).unwrap();
+    for ty in [AttrType::MODULUS, AttrType::PRIVATE_EXPONENT, AttrType::PRIME_1, AttrType::COEFFICIENT] {
+        assert_eq!(bytes_of(&mut e, s, back, ty), bytes_of(&mut e, s, rsa_sk, ty), "{ty:?}");
+    }
+    // The unwrapped key works: it signs what the original's public half verifies.
+    let pss_m = with(M::SHA256_RSA_PKCS_PSS, pss(M::SHA256, MGF1_SHA256, 32));
+    let sig = sign(&mut e, s, &pss_m, back, b"unwrapped");
+    let n = bytes_of(&mut e, s, rsa_sk, AttrType::MODULUS);
+    let exp = bytes_of(&mut e, s, rsa_sk, AttrType::PUBLIC_EXPONENT);
+    let rsa_pk = e.create_object(s, &public_template(&n, &exp)).unwrap();
+    verify(&mut e, s, &pss_m, rsa_pk, b"unwrapped", &sig).unwrap();
+}
+
+#[test]
+fn rsa_aes_key_wrap_refuses_tampering_and_bad_parameters() {
+    let (mut e, s) = ready();
+    let (pk, sk) = keypair(&mut e, s, 2048);
+    let aes = extractable_aes(&mut e, s, 16);
+    let m = rsa_aes(256, M::SHA256, MGF1_SHA256, b"label");
+    let wrapped = data(e.wrap_key(s, &m, pk, aes, OutBuf::Capacity(1024)).unwrap());
+    assert_eq!(wrapped.len(), 256 + 24);
+    let before = object_count(&mut e, s);
+    let t = aes_template();
+
+    // Integrity: a flipped bit anywhere, in the RSA part or the KWP part, is one error.
+    for i in [0, 10, 255, 256, 263, 264, wrapped.len() - 1] {
+        let mut bad = wrapped.clone();
+        bad[i] ^= 0x04;
+        assert_eq!(e.unwrap_key(s, &m, sk, &bad, &t), Err(Error::WrappedKeyInvalid), "byte {i}");
+    }
+    // Other parameters than the wrap's: the label, the hash, the temporary key's size.
+    for other in [
+        rsa_aes(256, M::SHA256, MGF1_SHA256, b"other"),
+        rsa_aes(256, M::SHA_1, MGF1_SHA1, b"label"),
+        rsa_aes(128, M::SHA256, MGF1_SHA256, b"label"),
+    ] {
+        assert_eq!(e.unwrap_key(s, &other, sk, &wrapped, &t), Err(Error::WrappedKeyInvalid));
+    }
+    // Lengths: the RSA part is the modulus length, the KWP part whole blocks, at least two.
+    for len in [0, 255, 256, 256 + 8, wrapped.len() - 1, wrapped.len() + 4] {
+        let mut cut = wrapped.clone();
+        cut.resize(len, 0);
+        assert_eq!(e.unwrap_key(s, &m, sk, &cut, &t), Err(Error::WrappedKeyLenRange), "{len} bytes");
+    }
+    assert_eq!(object_count(&mut e, s), before, "a failed unwrap creates nothing");
+
+    // Bad parameters, for wrapping and unwrapping alike.
+    let bad_params = [
+        rsa_aes(0, M::SHA256, MGF1_SHA256, b""),
+        rsa_aes(64, M::SHA256, MGF1_SHA256, b""),
+        rsa_aes(255, M::SHA256, MGF1_SHA256, b""),
+        rsa_aes(512, M::SHA256, MGF1_SHA256, b""),
+        rsa_aes(256, M::SHA3_256, 7, b""),
+        rsa_aes(256, M::SHA512_256, MGF1_SHA256, b""),
+        rsa_aes(256, M::SHA256, 0, b""),
+        rsa_aes(256, M::SHA256, 99, b""),
+        with(M::RSA_AES_KEY_WRAP, MechParam::None),
+        with(M::RSA_AES_KEY_WRAP, oaep(M::SHA256, MGF1_SHA256, b"")),
+        with(
+            M::RSA_AES_KEY_WRAP,
+            MechParam::RsaAesKeyWrap {
+                aes_key_bits: 256,
+                oaep: RsaOaepParams { hash: M::SHA256, mgf: MGF1_SHA256, source: 2, source_data: vec![] },
+            },
+        ),
+    ];
+    for bad in &bad_params {
+        assert_eq!(e.wrap_key(s, bad, pk, aes, OutBuf::Capacity(1024)), Err(Error::MechanismParamInvalid));
+        assert_eq!(e.unwrap_key(s, bad, sk, &wrapped, &t), Err(Error::MechanismParamInvalid));
+    }
+    assert_eq!(object_count(&mut e, s), before);
+
+    // The wrapping key must be an RSA public key, the unwrapping key an RSA private key.
+    let kek = e
+        .generate_key(
+            s,
+            &Mechanism::new(M::AES_KEY_GEN),
+            &[Attribute::ulong(AttrType::VALUE_LEN, 32), Attribute::bool(AttrType::WRAP, true)],
+        )
+        .unwrap();
+    assert_eq!(e.wrap_key(s, &m, kek, aes, OutBuf::Capacity(1024)), Err(Error::WrappingKeyTypeInconsistent));
+    assert_eq!(e.unwrap_key(s, &m, kek, &wrapped, &t), Err(Error::UnwrappingKeyTypeInconsistent));
+    // A modulus without room for the AES key under OAEP-SHA-512 (2·64 + 2 > 128 bytes).
+    let (small_pk, _) = keypair(&mut e, s, 1024);
+    let sha512 = rsa_aes(128, M::SHA512, 4, b"");
+    assert_eq!(
+        e.wrap_key(s, &sha512, small_pk, aes, OutBuf::Capacity(1024)),
+        Err(Error::WrappingKeySizeRange)
+    );
+    // Wrapping only: no encryption with it.
+    assert_eq!(e.encrypt_init(s, &m, pk), Err(Error::MechanismInvalid));
+
+    // The generic checks: CKA_EXTRACTABLE on the target, CKA_WRAP / CKA_UNWRAP on the keys.
+    let locked = e
+        .generate_key(s, &Mechanism::new(M::AES_KEY_GEN), &[Attribute::ulong(AttrType::VALUE_LEN, 16)])
+        .unwrap();
+    assert_eq!(e.wrap_key(s, &m, pk, locked, OutBuf::Capacity(1024)), Err(Error::KeyUnextractable));
+    let (no_wrap, no_unwrap) = e
+        .generate_key_pair(
+            s,
+            &gen_mech(),
+            &[Attribute::ulong(AttrType::MODULUS_BITS, 1024), Attribute::bool(AttrType::WRAP, false)],
+            &[Attribute::bool(AttrType::UNWRAP, false)],
+        )
+        .unwrap();
+    assert_eq!(e.wrap_key(s, &m, no_wrap, aes, OutBuf::Capacity(1024)), Err(Error::KeyFunctionNotPermitted));
+    assert_eq!(e.unwrap_key(s, &m, no_unwrap, &wrapped, &t), Err(Error::KeyFunctionNotPermitted));
+}
+
 #[test]
 fn pkcs8_export_and_import() {
     let kind = mechanism::key_kind(KeyType::RSA).unwrap();

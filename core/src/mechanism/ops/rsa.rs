@@ -1,6 +1,7 @@
 //! RSA keys (`CKK_RSA`), `CKM_RSA_PKCS_KEY_PAIR_GEN`, and the RSA mechanisms: PKCS #1 v1.5
 //! (`CKM_RSA_PKCS`, `CKM_SHA*_RSA_PKCS`), PSS (`CKM_RSA_PKCS_PSS`, `CKM_SHA*_RSA_PKCS_PSS`),
-//! OAEP (`CKM_RSA_PKCS_OAEP`) and raw RSA (`CKM_RSA_X_509`).
+//! OAEP (`CKM_RSA_PKCS_OAEP`), raw RSA (`CKM_RSA_X_509`), and `CKM_RSA_AES_KEY_WRAP` (OAEP
+//! around a temporary AES key that wraps the target key with KWP).
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -9,6 +10,8 @@ use super::{require, template_bytes, template_ulong};
 use crate::attribute::{AttrValue, Attribute};
 use crate::consts::{AttrType, KeyType, MechanismType as M, ObjectClass};
 use crate::info::{MechParam, Mechanism, RsaOaepParams, RsaPssParams};
+use crate::mechanism::aes_kw::{self, KWP_AIV};
+use crate::mechanism::block::BlockCipher;
 use crate::mechanism::digest::{DigestAlg, Hasher};
 use crate::mechanism::rsa::{self, OaepParams, PrivateKey, PrivateParts, PublicKey};
 use crate::mechanism::{Cipher, Family, KeyKind, KeyPairAttributes, Signer};
@@ -654,6 +657,13 @@ impl Family for Rsa {
         material: &[u8],
         rng: &mut dyn Rng,
     ) -> Result<Vec<u8>> {
+        if mech.ty == M::RSA_AES_KEY_WRAP {
+            let (aes_len, oaep) = rsa_aes_params(mech)?;
+            let Ok(Key::Public(k)) = Key::of(wrapping_key, false) else {
+                return Err(Error::WrappingKeyTypeInconsistent);
+            };
+            return rsa_aes_wrap(&k, aes_len, &oaep, material, rng);
+        }
         let scheme = match crypt_scheme(mech)? {
             CryptScheme::Raw => return Err(Error::MechanismInvalid),
             s => s,
@@ -668,6 +678,13 @@ impl Family for Rsa {
     }
 
     fn unwrap(&self, mech: &Mechanism, unwrapping_key: &Object, wrapped: &[u8]) -> Result<SecretBytes> {
+        if mech.ty == M::RSA_AES_KEY_WRAP {
+            let (aes_len, oaep) = rsa_aes_params(mech)?;
+            let Ok(Key::Private(k)) = Key::of(unwrapping_key, true) else {
+                return Err(Error::UnwrappingKeyTypeInconsistent);
+            };
+            return rsa_aes_unwrap(&k, aes_len, &oaep, wrapped);
+        }
         let scheme = match crypt_scheme(mech)? {
             CryptScheme::Raw => return Err(Error::MechanismInvalid),
             s => s,
@@ -685,6 +702,82 @@ impl Family for Rsa {
             other => other,
         })
     }
+}
+
+// ---- CKM_RSA_AES_KEY_WRAP ----
+
+/// Checked `CK_RSA_AES_KEY_WRAP_PARAMS`: the temporary AES key's length in bytes (`ulAESKeyBits`
+/// may only be 128, 192 or 256) and the OAEP parameters that wrap it, checked as for
+/// `CKM_RSA_PKCS_OAEP`.
+fn rsa_aes_params(mech: &Mechanism) -> Result<(usize, OaepParams)> {
+    let MechParam::RsaAesKeyWrap { aes_key_bits, oaep } = &mech.param else {
+        return Err(Error::MechanismParamInvalid);
+    };
+    let len = match aes_key_bits {
+        128 => 16,
+        192 => 24,
+        256 => 32,
+        _ => return Err(Error::MechanismParamInvalid),
+    };
+    Ok((len, oaep_params(oaep)?))
+}
+
+/// `C_WrapKey` with `CKM_RSA_AES_KEY_WRAP`: a fresh AES key of `aes_len` bytes, which no handle
+/// ever names, wrapped with OAEP under `key`, followed by `material` wrapped under that AES key
+/// with KWP (RFC 5649). The temporary key is zeroized when this returns.
+fn rsa_aes_wrap(
+    key: &PublicKey,
+    aes_len: usize,
+    oaep: &OaepParams,
+    material: &[u8],
+    rng: &mut dyn Rng,
+) -> Result<Vec<u8>> {
+    let mut buf = zeroize::Zeroizing::new([0u8; 32]);
+    let temp = &mut buf[..aes_len];
+    rng.fill(temp)?;
+    let mut out = rsa::encrypt_oaep(key, oaep, temp, rng).map_err(|e| match e {
+        // The modulus has no room for the AES key under this hash (1024 bits with SHA-512).
+        Error::DataLenRange => Error::WrappingKeySizeRange,
+        other => other,
+    })?;
+    let kwp = aes_kw::wrap_pad(&BlockCipher::aes(temp)?, &KWP_AIV, material).map_err(|e| match e {
+        Error::DataLenRange => Error::KeySizeRange,
+        other => other,
+    })?;
+    out.extend_from_slice(&kwp);
+    Ok(out)
+}
+
+/// `C_UnwrapKey` with `CKM_RSA_AES_KEY_WRAP`: the first k bytes (the modulus length) are the
+/// OAEP-wrapped AES key, the rest the KWP-wrapped target. Every integrity failure, in either
+/// part, is one `CKR_WRAPPED_KEY_INVALID`; so is a temporary key of another length than
+/// `ulAESKeyBits` names.
+fn rsa_aes_unwrap(
+    key: &PrivateKey,
+    aes_len: usize,
+    oaep: &OaepParams,
+    wrapped: &[u8],
+) -> Result<SecretBytes> {
+    let k = key.size();
+    // KWP output is whole 64-bit blocks, at least two.
+    let kwp_len = wrapped.len().checked_sub(k).ok_or(Error::WrappedKeyLenRange)?;
+    if kwp_len < 16 || !kwp_len.is_multiple_of(8) {
+        return Err(Error::WrappedKeyLenRange);
+    }
+    let (rsa_part, kwp_part) = wrapped.split_at(k);
+    let mut rng = unwrap_blinding_rng(key, wrapped);
+    let temp = rsa::decrypt_oaep(key, oaep, rsa_part, &mut rng).map_err(|e| match e {
+        Error::EncryptedDataInvalid | Error::EncryptedDataLenRange => Error::WrappedKeyInvalid,
+        other => other,
+    })?;
+    if temp.len() != aes_len {
+        return Err(Error::WrappedKeyInvalid);
+    }
+    aes_kw::unwrap_pad(&BlockCipher::aes(temp.expose())?, &KWP_AIV, kwp_part).map_err(|e| match e {
+        Error::EncryptedDataInvalid => Error::WrappedKeyInvalid,
+        Error::EncryptedDataLenRange => Error::WrappedKeyLenRange,
+        other => other,
+    })
 }
 
 /// A generator for the blinding factors of `C_UnwrapKey` (the `Family::unwrap` hook takes no
