@@ -352,7 +352,7 @@ fn key_attribute_policy() {
     );
     e.set_attribute_values(s, k, &[Attribute::bytes(AttrType::LABEL, b"renamed")]).unwrap();
     // A generated sensitive key was always sensitive.
-    let k2 = aes_key(&mut e, s, &[]);
+    let k2 = aes_key(&mut e, s, &[Attribute::bool(AttrType::SENSITIVE, true)]);
     let all = e
         .attribute_values(
             s,
@@ -370,6 +370,44 @@ fn key_attribute_policy() {
         e.set_attribute_values(s, k2, &[Attribute::bytes(AttrType::UNIQUE_ID, b"x")]),
         Err(Error::AttributeReadOnly)
     );
+}
+
+/// A secret key made without CKA_SENSITIVE is not sensitive: the default of the table "Common
+/// Secret Key Attributes" (PKCS #11 3.2), for created, generated and derived keys alike. Its
+/// value still cannot be read: CKA_EXTRACTABLE, whose default is the token's, is false.
+#[test]
+fn secret_keys_are_not_sensitive_by_default() {
+    let (mut e, s) = ready();
+    let generated = aes_key(&mut e, s, &[]);
+    let created = e
+        .create_object(
+            s,
+            &[
+                Attribute::ulong(AttrType::CLASS, ObjectClass::SECRET_KEY.0),
+                Attribute::ulong(AttrType::KEY_TYPE, KeyType::GENERIC_SECRET.0),
+                Attribute::bytes(AttrType::VALUE, &[7; 16]),
+                Attribute::bool(AttrType::DERIVE, true),
+            ],
+        )
+        .unwrap();
+    let concatenate =
+        Mechanism { ty: MechanismType::CONCATENATE_BASE_AND_DATA, param: MechParam::Bytes(vec![1]) };
+    let (derived, _) = e.derive_key(s, &concatenate, created, &[]).unwrap();
+    for k in [generated, created, derived] {
+        let got = e
+            .attribute_values(
+                s,
+                k,
+                &[AttrType::SENSITIVE, AttrType::ALWAYS_SENSITIVE, AttrType::EXTRACTABLE, AttrType::VALUE],
+            )
+            .unwrap();
+        assert_eq!(got[0], AttrLookup::Value(AttrValue::Bool(false)), "{k}: CKA_SENSITIVE");
+        assert_eq!(got[1], AttrLookup::Value(AttrValue::Bool(false)), "{k}: CKA_ALWAYS_SENSITIVE");
+        assert_eq!(got[2], AttrLookup::Value(AttrValue::Bool(false)), "{k}: CKA_EXTRACTABLE");
+        assert_eq!(got[3], AttrLookup::Sensitive, "{k}: unextractable, so unreadable");
+    }
+    // And it may still become sensitive.
+    e.set_attribute_values(s, generated, &[Attribute::bool(AttrType::SENSITIVE, true)]).unwrap();
 }
 
 #[test]

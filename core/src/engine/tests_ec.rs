@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 
 use super::*;
 use crate::attribute::{AttrValue, Attribute};
-use crate::consts::ckd::{CKD_NULL, CKD_SHA256_KDF, CKD_SHA512_KDF};
+use crate::consts::ckd::{CKD_NULL, CKD_SHA256_KDF, CKD_SHA256_KDF_SP800, CKD_SHA512_KDF};
 use crate::consts::flags::{CKF_DERIVE, CKF_EC_COMPRESS, CKF_GENERATE_KEY_PAIR, CKF_SIGN};
 use crate::consts::{AttrType, KeyType, MechanismType as M, ObjectClass};
 use crate::info::{AttrLookup, MechParam, Mechanism, OutBuf, Output};
@@ -575,6 +575,38 @@ fn x25519_x448_derive() {
     let (kb, _) = e.derive_key(s, &ecdh(CKD_NULL, &[], &a_pub[2..]), b, &secret_template(56)).unwrap();
     assert_eq!(bytes(&mut e, s, ka, AttrType::VALUE), k);
     assert_eq!(bytes(&mut e, s, kb, AttrType::VALUE), k);
+}
+
+/// `CKD_SHA256_KDF_SP800` (PKCS #11 3.2 §6.3: NIST SP 800-56A §5.8.1.1, `SHA-256(counter || Z
+/// || sharedData)`) after X25519: the OpenPGP ECDH vector (RFC 6637 §7 KDF, its `Param` as
+/// shared data) of the `cryptoki` 0.12 test `derive_key_sp800`, which Python `cryptography`'s
+/// `X25519PrivateKey.exchange` + `ConcatKDFHash` reproduce.
+#[test]
+fn x25519_sp800_56a_kdf() {
+    let (mut e, s) = ready();
+    let sk = e
+        .create_object(
+            s,
+            &[
+                Attribute::ulong(AttrType::CLASS, ObjectClass::PRIVATE_KEY.0),
+                Attribute::ulong(AttrType::KEY_TYPE, KeyType::EC_MONTGOMERY.0),
+                Attribute::bytes(AttrType::EC_PARAMS, &h(X25519)),
+                Attribute::bytes(
+                    AttrType::VALUE,
+                    &h("f00670c5f139e7e6c2511ea04ff507afbbe237ce3c71a89ca59a1c5cf8856562"),
+                ),
+                Attribute::bool(AttrType::DERIVE, true),
+            ],
+        )
+        .unwrap();
+    let ephemeral = h("533b3f09e53b3deed661a13f7a7d9694ab71ce156c728e00dee87a1ee3a14c4a");
+    let param = h(concat!(
+        "0a2b0601040197550105011203010807416e6f6e796d6f75732053656e64657220202020",
+        "5633a4c5ae4305bc0fe2abb699a8ee54632790a0"
+    ));
+    let mech = ecdh(CKD_SHA256_KDF_SP800, &param, &ephemeral);
+    let (k, _) = e.derive_key(s, &mech, sk, &secret_template(16)).unwrap();
+    assert_eq!(bytes(&mut e, s, k, AttrType::VALUE), h("af8ce51d0139a6d60831a9babab20186"));
 }
 
 /// Generated pairs on every Weierstrass curve agree on secrets with both mechanisms, peers

@@ -1184,6 +1184,43 @@ fn sp800_108() {
     let (k, _) = e.derive_key(s, &cmac, aes, &readable(16)).unwrap();
     assert_eq!(value_of(&mut e, s, k), h("8be8f0869b3c0ba97b71863d1b9f7813"));
 
+    // A template silent on CKA_SENSITIVE / CKA_EXTRACTABLE gives every derived key the base
+    // key's values, not the token's defaults (PKCS #11 3.2 §6.42, "Key Derivation Attribute
+    // Rules"); where the template speaks, it decides.
+    let bare = |n: u64| {
+        vec![
+            Attribute::ulong(A::CLASS, ObjectClass::SECRET_KEY.0),
+            Attribute::ulong(A::KEY_TYPE, KeyType::GENERIC_SECRET.0),
+            Attribute::ulong(A::VALUE_LEN, n),
+        ]
+    };
+    let inheriting = m(
+        M::SP800_108_COUNTER_KDF,
+        vec![it.clone(), PrfDataParam::ByteArray(fixed.clone())],
+        vec![],
+        vec![bare(16)],
+    );
+    let (k, extra) = e.derive_key(s, &inheriting, base, &bare(16)).unwrap();
+    for key in [k, extra[0]] {
+        assert!(!flag_of(&mut e, s, key, A::SENSITIVE), "the base is not sensitive");
+        assert!(flag_of(&mut e, s, key, A::EXTRACTABLE), "the base is extractable");
+    }
+    assert_eq!(value_of(&mut e, s, k), h("10621342bfb0fd40046c0e29f2cfdbf0"));
+    let locked = secret(
+        &mut e,
+        s,
+        KeyType::GENERIC_SECRET,
+        &h("dd1d91b7d90b2bd3138533ce92b272fbf8a369316aefe242e659cc0ae238afe0"),
+        &[Attribute::bool(A::SENSITIVE, true), Attribute::bool(A::EXTRACTABLE, false)],
+    );
+    let (k, extra) = e.derive_key(s, &inheriting, locked, &bare(16)).unwrap();
+    for key in [k, extra[0]] {
+        assert!(flag_of(&mut e, s, key, A::SENSITIVE), "the base is sensitive");
+        assert!(!flag_of(&mut e, s, key, A::EXTRACTABLE), "the base is not extractable");
+    }
+    let (k, _) = e.derive_key(s, &counter, locked, &readable(16)).unwrap();
+    assert_eq!(value_of(&mut e, s, k), h("10621342bfb0fd40046c0e29f2cfdbf0"));
+
     let before = objects(&mut e, s);
     let d = |e: &mut Engine, m: &Mechanism, b: u64, t: &[Attribute]| e.derive_key(s, m, b, t).map(|_| ());
     assert_eq!(d(&mut e, &cmac, base, &readable(16)), Err(Error::KeyTypeInconsistent));

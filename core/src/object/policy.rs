@@ -146,7 +146,9 @@ static PRIVATE_KEY: &[Rule] = &[
 
 static SECRET_KEY: &[Rule] = &[
     r(AttrType::PRIVATE, FIXED, t()),
-    r(AttrType::SENSITIVE, TO_TRUE, t()),
+    // The spec's default (3.2, table "Common Secret Key Attributes"); the value of a key
+    // created without either flag stays unreadable all the same, by CKA_EXTRACTABLE's.
+    r(AttrType::SENSITIVE, TO_TRUE, f()),
     r(AttrType::ENCRYPT, 0, t()),
     r(AttrType::DECRYPT, 0, t()),
     r(AttrType::SIGN, 0, t()),

@@ -1,8 +1,9 @@
 //! `CKM_ECDH1_DERIVE` and `CKM_ECDH1_COFACTOR_DERIVE` with `CK_ECDH1_DERIVE_PARAMS`: the
 //! shared secret `Z` of a `CKK_EC` key (P-256, P-384, P-521, secp256k1: cofactor 1, so both
 //! mechanisms agree) or a `CKK_EC_MONTGOMERY` key (X25519, X448, whose clamped scalars are
-//! multiples of the cofactor already), then `CKD_NULL` or the ANSI X9.63 KDF
-//! (`CKD_SHA*_KDF`, `CKD_SHA3_*_KDF`) over `Z || counter || sharedData`.
+//! multiples of the cofactor already), then `CKD_NULL`, the ANSI X9.63 KDF (`CKD_SHA*_KDF`,
+//! `CKD_SHA3_*_KDF`) over `Z || counter || sharedData`, or the NIST SP 800-56A §5.8.1.1
+//! one-step KDF (`CKD_SHA*_KDF_SP800`, `CKD_SHA3_*_KDF_SP800`) over `counter || Z || sharedData`.
 
 use alloc::vec::Vec;
 
@@ -12,8 +13,10 @@ use super::secret_keys::secret_from_bytes;
 use super::template_ulong;
 use crate::attribute::Attribute;
 use crate::consts::ckd::{
-    CKD_NULL, CKD_SHA1_KDF, CKD_SHA3_224_KDF, CKD_SHA3_256_KDF, CKD_SHA3_384_KDF, CKD_SHA3_512_KDF,
-    CKD_SHA224_KDF, CKD_SHA256_KDF, CKD_SHA384_KDF, CKD_SHA512_KDF,
+    CKD_NULL, CKD_SHA1_KDF, CKD_SHA1_KDF_SP800, CKD_SHA3_224_KDF, CKD_SHA3_224_KDF_SP800, CKD_SHA3_256_KDF,
+    CKD_SHA3_256_KDF_SP800, CKD_SHA3_384_KDF, CKD_SHA3_384_KDF_SP800, CKD_SHA3_512_KDF,
+    CKD_SHA3_512_KDF_SP800, CKD_SHA224_KDF, CKD_SHA224_KDF_SP800, CKD_SHA256_KDF, CKD_SHA256_KDF_SP800,
+    CKD_SHA384_KDF, CKD_SHA384_KDF_SP800, CKD_SHA512_KDF, CKD_SHA512_KDF_SP800,
 };
 use crate::consts::{AttrType, KeyType, MechanismType, ObjectClass};
 use crate::info::{MechParam, Mechanism};
@@ -28,21 +31,59 @@ use crate::{Error, Result};
 #[derive(Debug)]
 pub struct Ecdh;
 
-/// The hash of a `CKD_*` X9.63 KDF; `Ok(None)` for `CKD_NULL`.
-fn kdf_hash(kdf: u64) -> Result<Option<DigestAlg>> {
+/// The KDF a `CKD_*` names, with its hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kdf {
+    /// ANSI X9.63: `Hash(Z || counter || sharedInfo)`.
+    X963(DigestAlg),
+    /// NIST SP 800-56A §5.8.1.1 (the one-step KDF of SP 800-56C): `Hash(counter || Z || OtherInfo)`.
+    OneStep(DigestAlg),
+}
+
+/// The KDF of a `CKD_*`; `Ok(None)` for `CKD_NULL`.
+fn kdf_of(kdf: u64) -> Result<Option<Kdf>> {
+    use DigestAlg::{Sha1, Sha3_224, Sha3_256, Sha3_384, Sha3_512, Sha224, Sha256, Sha384, Sha512};
     Ok(Some(match kdf {
         CKD_NULL => return Ok(None),
-        CKD_SHA1_KDF => DigestAlg::Sha1,
-        CKD_SHA224_KDF => DigestAlg::Sha224,
-        CKD_SHA256_KDF => DigestAlg::Sha256,
-        CKD_SHA384_KDF => DigestAlg::Sha384,
-        CKD_SHA512_KDF => DigestAlg::Sha512,
-        CKD_SHA3_224_KDF => DigestAlg::Sha3_224,
-        CKD_SHA3_256_KDF => DigestAlg::Sha3_256,
-        CKD_SHA3_384_KDF => DigestAlg::Sha3_384,
-        CKD_SHA3_512_KDF => DigestAlg::Sha3_512,
+        CKD_SHA1_KDF => Kdf::X963(Sha1),
+        CKD_SHA224_KDF => Kdf::X963(Sha224),
+        CKD_SHA256_KDF => Kdf::X963(Sha256),
+        CKD_SHA384_KDF => Kdf::X963(Sha384),
+        CKD_SHA512_KDF => Kdf::X963(Sha512),
+        CKD_SHA3_224_KDF => Kdf::X963(Sha3_224),
+        CKD_SHA3_256_KDF => Kdf::X963(Sha3_256),
+        CKD_SHA3_384_KDF => Kdf::X963(Sha3_384),
+        CKD_SHA3_512_KDF => Kdf::X963(Sha3_512),
+        CKD_SHA1_KDF_SP800 => Kdf::OneStep(Sha1),
+        CKD_SHA224_KDF_SP800 => Kdf::OneStep(Sha224),
+        CKD_SHA256_KDF_SP800 => Kdf::OneStep(Sha256),
+        CKD_SHA384_KDF_SP800 => Kdf::OneStep(Sha384),
+        CKD_SHA512_KDF_SP800 => Kdf::OneStep(Sha512),
+        CKD_SHA3_224_KDF_SP800 => Kdf::OneStep(Sha3_224),
+        CKD_SHA3_256_KDF_SP800 => Kdf::OneStep(Sha3_256),
+        CKD_SHA3_384_KDF_SP800 => Kdf::OneStep(Sha3_384),
+        CKD_SHA3_512_KDF_SP800 => Kdf::OneStep(Sha3_512),
         _ => return Err(Error::MechanismParamInvalid),
     }))
+}
+
+/// The counter-mode hash KDFs: `Hash` over the blocks `parts(counter)` for counter = 1, 2, …
+/// (32-bit big endian), concatenated and cut to `len` bytes.
+fn counter_hash_kdf(
+    alg: DigestAlg,
+    len: usize,
+    mut block: impl FnMut(&mut Hasher, &[u8; 4]),
+) -> Result<SecretBytes> {
+    let mut out = Zeroizing::new(Vec::with_capacity(len + alg.output_len()));
+    let mut counter: u32 = 1;
+    while out.len() < len {
+        let mut h = Hasher::new(alg);
+        block(&mut h, &counter.to_be_bytes());
+        out.extend_from_slice(&Zeroizing::new(h.finish()));
+        counter = counter.checked_add(1).ok_or(Error::KeySizeRange)?;
+    }
+    out.truncate(len);
+    Ok(SecretBytes::from_slice(&out))
 }
 
 /// ANSI X9.63 KDF (SEC 1 §3.6.1): `Hash(Z || counter || sharedInfo)` for counter = 1, 2, …
@@ -51,18 +92,25 @@ fn kdf_hash(kdf: u64) -> Result<Option<DigestAlg>> {
 /// # Errors
 /// `KeySizeRange` when `len` needs more than 2^32 - 1 blocks.
 pub fn x963_kdf(alg: DigestAlg, z: &[u8], shared_info: &[u8], len: usize) -> Result<SecretBytes> {
-    let mut out = Zeroizing::new(Vec::with_capacity(len + alg.output_len()));
-    let mut counter: u32 = 1;
-    while out.len() < len {
-        let mut h = Hasher::new(alg);
+    counter_hash_kdf(alg, len, |h, counter| {
         h.update(z);
-        h.update(&counter.to_be_bytes());
+        h.update(counter);
         h.update(shared_info);
-        out.extend_from_slice(&Zeroizing::new(h.finish()));
-        counter = counter.checked_add(1).ok_or(Error::KeySizeRange)?;
-    }
-    out.truncate(len);
-    Ok(SecretBytes::from_slice(&out))
+    })
+}
+
+/// The one-step KDF of NIST SP 800-56A §5.8.1.1 (SP 800-56C Rev. 2 §4.1, option 1):
+/// `Hash(counter || Z || OtherInfo)` for counter = 1, 2, … (32-bit big endian), concatenated
+/// and cut to `len` bytes.
+///
+/// # Errors
+/// `KeySizeRange` when `len` needs more than 2^32 - 1 blocks.
+pub fn one_step_kdf(alg: DigestAlg, z: &[u8], other_info: &[u8], len: usize) -> Result<SecretBytes> {
+    counter_hash_kdf(alg, len, |h, counter| {
+        h.update(counter);
+        h.update(z);
+        h.update(other_info);
+    })
 }
 
 impl Family for Ecdh {
@@ -80,8 +128,8 @@ impl Family for Ecdh {
         let MechParam::Ecdh1 { kdf, shared_data, public_data } = &mech.param else {
             return Err(Error::MechanismParamInvalid);
         };
-        let hash = kdf_hash(*kdf)?;
-        if (hash.is_none() && !shared_data.is_empty()) || public_data.is_empty() {
+        let kdf = kdf_of(*kdf)?;
+        if (kdf.is_none() && !shared_data.is_empty()) || public_data.is_empty() {
             return Err(Error::MechanismParamInvalid);
         }
         if base.class() != ObjectClass::PRIVATE_KEY {
@@ -96,14 +144,17 @@ impl Family for Ecdh {
             }
             _ => return Err(Error::KeyTypeInconsistent),
         };
-        let material = match hash {
+        let material = match kdf {
             None => z,
-            Some(alg) => {
+            Some(kdf) => {
                 let len = match template_ulong(template, AttrType::VALUE_LEN) {
                     Some(n) => usize::try_from(n).map_err(|_| Error::KeySizeRange)?,
                     None => z.len(),
                 };
-                x963_kdf(alg, z.expose(), shared_data, len)?
+                match kdf {
+                    Kdf::X963(alg) => x963_kdf(alg, z.expose(), shared_data, len)?,
+                    Kdf::OneStep(alg) => one_step_kdf(alg, z.expose(), shared_data, len)?,
+                }
             }
         };
         Ok(Derived { attrs: secret_from_bytes(template, material.expose())?, additional: Vec::new() })
@@ -137,5 +188,47 @@ mod tests {
         );
         // Longer than one block, and the KDF's length is exact.
         assert_eq!(x963_kdf(DigestAlg::Sha1, &z, &[], 45).unwrap().len(), 45);
+    }
+
+    // The SP 800-56A concatenation KDF vector (SHA-256, 128-bit output) of pyca/cryptography's
+    // tests/hazmat/primitives/test_concatkdf.py; the longer outputs (several blocks, SHA-1 and
+    // SHA3-384) are those of Python `cryptography` 48's independent `ConcatKDFHash`.
+    #[test]
+    fn one_step_vectors() {
+        let z = h("52169af5c485dcc2321eb8d26d5efa21fb9b93c98e38412ee2484cf14f0d0d23");
+        let info = h(
+            "a1b2c3d4e53728157e634612c12d6d5223e204aeea4341565369647bd184bcd246f72971f292badaa2fe4124612cba",
+        );
+        let out = one_step_kdf(DigestAlg::Sha256, &z, &info, 16).unwrap();
+        assert_eq!(out.expose(), &h("1c3bc9e7c4547c5191c0d478cccaed55")[..]);
+        let out = one_step_kdf(DigestAlg::Sha1, &z, &info, 45).unwrap();
+        assert_eq!(
+            out.expose(),
+            &h("9910c84fa6192cfc15cbc44b529fde6b6903a4d36e97b1d9f12cc1bda8454e2de265879a4671dcd4a29d6ae709")
+                [..]
+        );
+        let out = one_step_kdf(DigestAlg::Sha3_384, &z, &[], 100).unwrap();
+        assert_eq!(
+            out.expose(),
+            &h(concat!(
+                "303b3f4f078d84087f2baf821c53ad37f17b090d40ad3e190e39dcf0b0ab4560f164860bb62884395b4b61200aa0b049",
+                "7729c06efe8cf98228fcf1af14dc10dbd046ebc50be6f453ae0a75141a6efd48287b5fb206c1738254f2443b6373e939",
+                "cffb19ca"
+            ))[..]
+        );
+    }
+
+    /// Every `CKD_*_KDF_SP800` of PKCS #11 3.0 is the one-step KDF with its hash; the BLAKE2b
+    /// KDFs and the other values are refused as parameters.
+    #[test]
+    fn kdf_table() {
+        assert_eq!(kdf_of(CKD_SHA256_KDF_SP800).unwrap(), Some(Kdf::OneStep(DigestAlg::Sha256)));
+        assert_eq!(kdf_of(CKD_SHA3_512_KDF_SP800).unwrap(), Some(Kdf::OneStep(DigestAlg::Sha3_512)));
+        assert_eq!(kdf_of(CKD_SHA256_KDF).unwrap(), Some(Kdf::X963(DigestAlg::Sha256)));
+        assert_eq!(kdf_of(CKD_NULL).unwrap(), None);
+        for refused in [crate::consts::ckd::CKD_BLAKE2B_256_KDF, crate::consts::ckd::CKD_SHA1_KDF_ASN1, 0, 99]
+        {
+            assert_eq!(kdf_of(refused), Err(Error::MechanismParamInvalid));
+        }
     }
 }

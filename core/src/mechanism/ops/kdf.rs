@@ -16,7 +16,7 @@ use crate::mechanism::digest::DigestAlg;
 use crate::mechanism::hmac::{Mac, hmac_mechanism};
 use crate::mechanism::kdf::{self, KbkdfMode, Prf};
 use crate::mechanism::{Derived, Family};
-use crate::object::Object;
+use crate::object::{Object, policy};
 use crate::rng::Rng;
 use crate::secret::SecretBytes;
 use crate::{Error, Result};
@@ -183,11 +183,23 @@ impl Family for Sp800108 {
             lens.push(derived_len(t)?);
         }
         let keys = kdf::kbkdf(mode, &prf, &p.data, &p.iv, &lens)?;
-        let attrs = secret_from_bytes(template, keys[0].expose())?;
+        let attrs = inherit_protection(template, base, secret_from_bytes(template, keys[0].expose())?);
         let mut additional = Vec::with_capacity(p.additional_keys.len());
         for (t, k) in p.additional_keys.iter().zip(&keys[1..]) {
-            additional.push((t.clone(), secret_from_bytes(t, k.expose())?));
+            additional.push((t.clone(), inherit_protection(t, base, secret_from_bytes(t, k.expose())?)));
         }
         Ok(Derived { attrs, additional })
     }
+}
+
+/// SP 800-108's rule (PKCS #11 3.2 §6.42, "Key Derivation Attribute Rules"): a derived key
+/// whose template omits `CKA_SENSITIVE` or `CKA_EXTRACTABLE` takes the base key's value, not
+/// the token's default.
+fn inherit_protection(template: &[Attribute], base: &Object, mut attrs: Vec<Attribute>) -> Vec<Attribute> {
+    for ty in [AttrType::SENSITIVE, AttrType::EXTRACTABLE] {
+        if policy::find(template, ty).is_none() {
+            attrs.push(Attribute::bool(ty, base.flag(ty)));
+        }
+    }
+    attrs
 }
