@@ -143,6 +143,11 @@ step "pkcs11-tool -M lists ECDSA, AES-GCM, SHA256 and the key generators" \
     --expect "ECDSA[,]" --expect "AES-GCM" --expect "SHA256[,]" --expect "AES-KEY-GEN" \
     --expect "(EC|ECDSA)-KEY-PAIR-GEN" --expect "GENERIC-SECRET-KEY-GEN" -- \
     tool --token-label "$label" -M
+# Every mechanism of the README's (generated) support table, and nothing else, is listed.
+readme_mechs="$(sed -n '/<!-- mechanism table: generated -->/,/^$/p' "$root/README.md" | grep -c '^| `CKM_' || true)"
+listed_mechs="$(tool --token-label "$label" -M 2>/dev/null | grep -c '^  ' || true)"
+step_check "pkcs11-tool -M lists as many mechanisms as the README table ($readme_mechs)" -- \
+    test "$listed_mechs" -eq "$readme_mechs" -a "$readme_mechs" -gt 100
 step "pkcs11-tool refuses a wrong user PIN (CKR_PIN_INCORRECT)" --expect "CKR_PIN_INCORRECT" \
     --any-status -- tool --token-label "$label" --login --pin "wrong-pin" -O
 
