@@ -60,17 +60,19 @@ impl Engine {
         flag: u64,
         usage: AttrType,
     ) -> Result<(&Object, &'static dyn Family)> {
-        self.session_slot(s)?;
+        let slot = self.session_slot(s)?;
         let entry = mechanism::lookup(mech.ty).ok_or(Error::MechanismInvalid)?;
         if entry.info.flags & flag == 0 {
             return Err(Error::MechanismInvalid);
         }
-        let (slot, id) = self.resolve(s, key, Error::KeyHandleInvalid)?;
-        let obj = self.object(slot, id)?;
+        let (id, obj, token) = self.visible(slot, key, Error::KeyHandleInvalid)?;
         if !obj.flag(usage) {
             return Err(Error::KeyFunctionNotPermitted);
         }
-        self.ensure_unsealed(slot, id)?;
+        if token.partial.contains(&id) {
+            // Its key material is still sealed (see `Engine::ensure_unsealed`).
+            return Err(Error::UserNotLoggedIn);
+        }
         if let Some(AttrValue::MechanismList(allowed)) = obj.get(AttrType::ALLOWED_MECHANISMS) {
             if !allowed.is_empty() && !allowed.contains(&mech.ty) {
                 return Err(Error::MechanismInvalid);

@@ -36,6 +36,12 @@ impl Engine {
     /// exist only for a logged-in user). Returns (slot, id).
     pub(super) fn resolve(&self, s: u64, h: u64, invalid: Error) -> Result<(u64, u64)> {
         let slot = self.session(s)?.slot;
+        self.visible(slot, h, invalid).map(|(id, _, _)| (slot, id))
+    }
+
+    /// [`Engine::resolve`] for a session already known to be on `slot`, with what the hot
+    /// paths need next (the object and its token) so they look nothing up twice.
+    pub(super) fn visible(&self, slot: u64, h: u64, invalid: Error) -> Result<(u64, &Object, &Token)> {
         let &(hslot, id) = self.handles.get(&h).ok_or(invalid)?;
         if hslot != slot {
             return Err(invalid);
@@ -45,7 +51,7 @@ impl Engine {
         if e.obj.is_private() && t.login != Some(UserType::USER) {
             return Err(invalid);
         }
-        Ok((slot, id))
+        Ok((id, &e.obj, t))
     }
 
     /// Refuse to use or rewrite a public object whose key material is still sealed (nobody
