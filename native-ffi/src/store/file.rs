@@ -63,12 +63,16 @@ use rustix::fs::{FlockOperation, Mode, OFlags};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use self::log::{BootId, Frame, Log, Tail};
+use self::{
+    log::{BootId, Frame, Log, Tail},
+    pack::{FileId, Pack},
+};
 use super::{
     CHECK_LEN, MAX_WARNINGS, Modes, OpenError, is_token_name, meta_check, newer_format, record_check,
 };
 
 mod log;
+mod pack;
 
 const META: &str = "meta.bin";
 const OBJECTS: &str = "objects";
@@ -94,6 +98,8 @@ pub struct FileStore {
     boot: BootId,
     limits: LogLimits,
     durability: Durability,
+    /// What time it is, for the pack's racy check (tests move it).
+    clock: fn() -> std::time::SystemTime,
 }
 
 /// Internal failure: a store answer, or an I/O error with the file it happened on (which
@@ -255,6 +261,8 @@ fn write_unsynced(path: &Path, data: &[u8], modes: Modes) -> Result<()> {
     f.write_all(data).at(path, "write")
 }
 
+/// From this many records on a token is read through its pack (`pack.rs`).
+const PACK_MIN: usize = 256;
 /// Below this many records a token is read by the calling thread alone.
 const PARALLEL_READ_MIN: usize = 512;
 /// At most this many threads read one token.
@@ -449,6 +457,7 @@ impl FileStore {
             boot,
             limits: LOG_LIMITS,
             durability: Durability::SyncFs,
+            clock: std::time::SystemTime::now,
         };
         let dirs = store.token_dirs().map_err(|source| OpenError {
             path: store.root.clone(),
@@ -748,6 +757,9 @@ impl FileStore {
         // Files are opened relative to the directory (a full path walk for each was a third of
         // the cost of loading a large token), and a large token is read by several threads.
         let objects_fd = File::open(&objects).at(&objects, "open")?;
+        if files.len() >= PACK_MIN {
+            return self.read_records_packed(dir, name, &objects, &objects_fd, files);
+        }
         let read = read_many(&objects_fd, name, &files);
         let mut records = Vec::with_capacity(read.len());
         for (i, r) in read.into_iter().enumerate() {
@@ -761,6 +773,56 @@ impl FileStore {
         }
         records.sort_by_key(|(id, _)| *id);
         Ok(records)
+    }
+
+    /// [`read_records`](Self::read_records) of a large token through its pack: a record
+    /// whose file is still the one the pack read it from comes from there, the others from
+    /// their files; then, if many came from their files, a new pack is written.
+    fn read_records_packed(
+        &mut self,
+        dir: &Path,
+        name: &str,
+        objects: &Path,
+        objects_fd: &File,
+        files: Vec<(RecordId, std::ffi::OsString)>,
+    ) -> Result<Vec<(RecordId, Vec<u8>)>> {
+        let pack = Pack::read(dir, name);
+        // Each record with the identity of the file it came from.
+        let mut records: Vec<((RecordId, Vec<u8>), Option<FileId>)> = Vec::with_capacity(files.len());
+        let mut unpacked = Vec::new();
+        for (id, file_name) in files {
+            let file = FileId::of(objects_fd, &file_name);
+            let cached = pack.as_ref().zip(file.as_ref()).and_then(|(p, f)| p.get(id, f));
+            match cached {
+                Some(blob) => records.push(((id, blob.to_vec()), file)),
+                None => unpacked.push((file, (id, file_name))),
+            }
+        }
+        let (unpacked_ids, unpacked): (Vec<_>, Vec<_>) = unpacked.into_iter().unzip();
+        let read = read_many(objects_fd, name, &unpacked);
+        for (i, r) in read.into_iter().enumerate() {
+            match r {
+                Ok(record) => records.push((record, unpacked_ids[i])),
+                Err(damage) => {
+                    let path = objects.join(&unpacked[i].1);
+                    self.warn(format!("file store: skipping damaged record {}: {damage}", path.display()));
+                }
+            }
+        }
+        records.sort_by_key(|((id, _), _)| *id);
+        let now = (self.clock)();
+        let cacheable = unpacked_ids.iter().flatten().filter(|f| f.settled(now)).count();
+        if cacheable > 0 && (pack.is_none() || cacheable > records.len() / 16) {
+            let entries: Vec<_> = records
+                .iter()
+                .filter_map(|((id, blob), f)| f.filter(|f| f.settled(now)).map(|f| (*id, f, &blob[..])))
+                .collect();
+            if let Err(f) = Pack::write(dir, name, self.modes, entries.into_iter()) {
+                // Only a cache: the next load reads the files again.
+                let _ = self.report("cache the records of", name, f);
+            }
+        }
+        Ok(records.into_iter().map(|(r, _)| r).collect())
     }
 
     fn token_generation(&mut self, name: &str) -> Result<u64> {
@@ -1710,6 +1772,89 @@ mod tests {
         assert_eq!(s.list(), Ok(vec![A.to_owned()]));
         assert_eq!(records(&mut s, A), vec![(1, b"x".to_vec())]);
         assert_clean(&s, A);
+    }
+
+    /// A token large enough to be read through its pack, its files older than the racy
+    /// window by the store's clock.
+    fn packed_token(s: &mut FileStore) -> u64 {
+        s.clock = || std::time::SystemTime::now() + 2 * pack::RACY;
+        let n = PACK_MIN as u64 + 8;
+        let mut ops = vec![Op::PutMeta(b"m".to_vec())];
+        ops.extend((0..n).map(|i| put(i, &i.to_le_bytes())));
+        assert_eq!(s.apply(A, 0, &batch(ops)), Ok(1));
+        n
+    }
+
+    #[test]
+    fn large_tokens_are_cached_in_a_pack_checked_file_by_file() {
+        let (mut s, _d) = new_store();
+        let n = packed_token(&mut s);
+        let dir = s.root().join(A);
+        assert!(!dir.join(pack::PACK).exists());
+        assert_eq!(records(&mut s, A).len() as u64, n);
+        assert_eq!(Pack::read(&dir, A).map(|p| p.len() as u64), Some(n), "the first load packs");
+
+        // Prove that blobs come from the pack: one with other contents for the same files.
+        let objects = dir.join(OBJECTS);
+        let objects_fd = File::open(&objects).unwrap();
+        let ids: Vec<_> = (0..n).map(|i| FileId::of(&objects_fd, record_file(i).as_ref()).unwrap()).collect();
+        let forged: Vec<Vec<u8>> = (0..n).map(|i| format!("cached {i}").into_bytes()).collect();
+        let entries = (0..n).map(|i| (i, ids[i as usize], &forged[i as usize][..]));
+        Pack::write(&dir, A, Modes::default(), entries.collect::<Vec<_>>().into_iter()).unwrap();
+        let loaded = records(&mut s, A);
+        assert_eq!(loaded[5], (5, b"cached 5".to_vec()));
+
+        // Every change to a file since it was packed reads that file again: written by this
+        // store (a new inode), edited in place with the same size, damaged, deleted; and a
+        // record that is not in the pack is read too.
+        assert_eq!(s.apply(A, 1, &batch(vec![put(1, b"new one"), Op::Delete { id: 2 }, put(n, b"new")])), Ok(2));
+        let three = objects.join(record_file(3));
+        fs::write(&three, frame_record(A, 3, b"33333333")).unwrap();
+        let mut four = fs::read(objects.join(record_file(4))).unwrap();
+        let last = four.len() - 1;
+        four[last] ^= 1;
+        fs::write(objects.join(record_file(4)), &four).unwrap();
+        let loaded: BTreeMap<_, _> = records(&mut s, A).into_iter().collect();
+        assert_eq!(loaded[&1], b"new one");
+        assert!(!loaded.contains_key(&2));
+        assert_eq!(loaded[&3], b"33333333");
+        assert!(!loaded.contains_key(&4), "damaged, not served from the pack");
+        assert!(warnings_contain(&mut s, &record_file(4)));
+        assert_eq!(loaded[&5], b"cached 5");
+        assert_eq!(loaded[&n], b"new");
+        assert_eq!(loaded.len() as u64, n - 1);
+    }
+
+    #[test]
+    fn a_damaged_or_foreign_pack_is_ignored() {
+        let (mut s, _d) = new_store();
+        let n = packed_token(&mut s);
+        let expected = records(&mut s, A);
+        let dir = s.root().join(A);
+        let packed = fs::read(dir.join(pack::PACK)).unwrap();
+        let mut bad = packed.clone();
+        bad[40] ^= 1;
+        for pack in [bad, packed[..packed.len() / 2].to_vec(), b"".to_vec()] {
+            fs::write(dir.join(pack::PACK), pack).unwrap();
+            assert_eq!(records(&mut s, A), expected);
+            assert_eq!(Pack::read(&dir, A).map(|p| p.len() as u64), Some(n), "and rewritten");
+        }
+        // Another token's pack, copied over.
+        let mut ops = vec![Op::PutMeta(b"b".to_vec())];
+        ops.extend((0..n).map(|i| put(i, b"B")));
+        assert_eq!(s.apply(B, 0, &batch(ops)), Ok(1));
+        records(&mut s, B);
+        fs::copy(s.root().join(B).join(pack::PACK), dir.join(pack::PACK)).unwrap();
+        assert_eq!(records(&mut s, A), expected);
+    }
+
+    #[test]
+    fn files_changed_within_the_racy_window_are_not_packed() {
+        let (mut s, _d) = new_store();
+        packed_token(&mut s);
+        s.clock = std::time::SystemTime::now;
+        records(&mut s, A);
+        assert!(!s.root().join(A).join(pack::PACK).exists(), "every file is too recent");
     }
 
     #[test]
