@@ -1063,7 +1063,8 @@ fn make_durable(dir: &Path, name: &str, log: &Log, how: Durability) -> Result<()
     let _ = how;
     let objects = dir.join(OBJECTS);
     let scan = log.scan(name)?;
-    let written: BTreeSet<RecordId> = scan.frames(name).flat_map(|f| f.puts.into_iter().map(|(id, _)| id)).collect();
+    let written: BTreeSet<RecordId> =
+        scan.frames(name).flat_map(|f| f.puts.into_iter().map(|(id, _)| id)).collect();
     for id in written {
         let path = objects.join(record_file(id));
         match File::open(&path) {
@@ -1807,7 +1808,10 @@ mod tests {
         // Every change to a file since it was packed reads that file again: written by this
         // store (a new inode), edited in place with the same size, damaged, deleted; and a
         // record that is not in the pack is read too.
-        assert_eq!(s.apply(A, 1, &batch(vec![put(1, b"new one"), Op::Delete { id: 2 }, put(n, b"new")])), Ok(2));
+        assert_eq!(
+            s.apply(A, 1, &batch(vec![put(1, b"new one"), Op::Delete { id: 2 }, put(n, b"new")])),
+            Ok(2)
+        );
         let three = objects.join(record_file(3));
         fs::write(&three, frame_record(A, 3, b"33333333")).unwrap();
         let mut four = fs::read(objects.join(record_file(4))).unwrap();

@@ -213,7 +213,10 @@ impl<'a> Reader<'a> {
 pub(super) enum Tail {
     Empty,
     /// The last frame is intact; the log is `end` bytes long.
-    Last { end: u64, info: FrameInfo },
+    Last {
+        end: u64,
+        info: FrameInfo,
+    },
     /// The last frame is incomplete or damaged (an interrupted append): only a scan from the
     /// start can tell where the log really ends.
     Torn,
@@ -236,7 +239,10 @@ impl Scan {
         while let Some((f, len)) = Frame::decode(name, &bytes[at..], at as u64) {
             let follows = match last {
                 None => f.index == 0,
-                Some(p) => p.index.checked_add(1) == Some(f.index) && p.generation.checked_add(1) == Some(f.generation),
+                Some(p) => {
+                    p.index.checked_add(1) == Some(f.index)
+                        && p.generation.checked_add(1) == Some(f.generation)
+                }
             };
             if !follows {
                 break;
@@ -259,7 +265,9 @@ impl Scan {
     }
 
     pub fn frames<'s>(&'s self, name: &'s str) -> impl Iterator<Item = Frame<'s>> + 's {
-        self.spans.iter().filter_map(move |&(s, _)| Frame::decode(name, &self.bytes[s..], s as u64).map(|(f, _)| f))
+        self.spans
+            .iter()
+            .filter_map(move |&(s, _)| Frame::decode(name, &self.bytes[s..], s as u64).map(|(f, _)| f))
     }
 
     pub fn last(&self, name: &str) -> Option<FrameInfo> {
@@ -347,7 +355,9 @@ impl Log {
     /// Write `frame` at `at` (the end of the intact log) and make it durable: the commit
     /// point. On failure the log is cut back to `at`, as far as it can be.
     pub fn append(&self, at: u64, frame: &[u8]) -> Result<()> {
-        let written = self.write_all_at(frame, at).and_then(|()| rustix::fs::fdatasync(&self.file).map_err(io::Error::from));
+        let written = self
+            .write_all_at(frame, at)
+            .and_then(|()| rustix::fs::fdatasync(&self.file).map_err(io::Error::from));
         if let Err(e) = written {
             let _ = self.truncate(at);
             return Err(e).at(&self.path, "write");
