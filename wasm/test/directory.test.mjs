@@ -230,7 +230,7 @@ test('a token the native module left with frames in its log is replayed by Node,
   for (const f of fs.readdirSync(path.join(dir, 'objects'))) if (!recordsAfterK1.has(f)) fs.rmSync(path.join(dir, 'objects', f));
 
   const { m: m2, s: s2 } = await openUser(root, slot);
-  assert.ok(m2.takeWarnings().some((w) => /replaying the 2 batches of the native log/.test(w)));
+  assert.ok(m2.takeWarnings().some((w) => /replaying the \d+ batches of the native log/.test(w)));
   assert.equal(fs.statSync(logFile).size, 0, 'replayed, synced and emptied');
   for (const label of ['k1', 'k2']) {
     const [k] = await s2.findObjects({ [CKA.LABEL]: label });

@@ -1,4 +1,4 @@
-//! The file store: one directory per token, one file per record, a journal per batch.
+//! The file store: one directory per token, one file per record, a redo log per token.
 //!
 //! # Layout
 //!
@@ -7,9 +7,13 @@
 //!   <token-name>/                  0700, one per token; the name is [A-Za-z0-9_-]{1,64}
 //!     meta.bin                     0600: generation (u64 LE) ‖ "AHF1" ‖ check ‖ metadata blob
 //!     objects/<16 hex digits>.rec  0600: one object record per file: "AHF1" ‖ check ‖ blob
-//!     .lock                        0600: flock(2) target (exclusive: apply; shared: read)
-//!     journal.bin                  only while a batch is being applied (or after a crash)
-//!     .tmp-<generation>-<n>        new contents of a batch, before they are renamed in
+//!     .lock                        0600: flock(2) target (exclusive: write; shared: read)
+//!     log.bin                      0600: the redo log, one frame per batch since the last
+//!                                  checkpoint (`log.rs`)
+//!     pack.bin                     0600: a read cache of a large token's records (`pack.rs`)
+//!     journal.bin                  the batch journal of earlier builds and of the Node
+//!                                  directory store (read and completed, never written)
+//!     .tmp-*                       contents being written, before they are renamed in
 //! ```
 //!
 //! (Modes are those of the default umask `077`; see [`Modes`].) Blobs are stored as given,
@@ -21,31 +25,31 @@
 //! # Applying a batch
 //!
 //! Under the token's exclusive lock:
-//! 1. complete any earlier interrupted batch (below), check the generation;
-//! 2. write each new record and the new `meta.bin` (new generation) as `.tmp-*` files,
-//!    fsync each, fsync the token directory;
-//! 3. write `journal.bin` — `"AHSMJNL1"` ‖ payload length (u64 LE) ‖ postcard payload ‖
-//!    SHA-256(payload) — naming the new generation, whether to wipe, which temp file becomes
-//!    which record, which records to delete, and the `meta.bin` temp; fsync it and the
-//!    directory. **This is the commit point.**
-//! 4. roll forward: wipe (delete every record file the journal does not install), delete,
-//!    rename the temps into `objects/`, fsync `objects/`; rename the `meta.bin` temp over
-//!    `meta.bin`, fsync the directory; delete the journal, fsync the directory.
+//! 1. complete what crashed writers left (`FileStore::reconcile`), check the generation;
+//! 2. append one frame to `log.bin` with the new generation, the whole new metadata, every
+//!    record put (its blob) and deleted, and `fdatasync` it. **This is the commit point**,
+//!    and the only sync of a write.
+//! 3. apply the frame: each record to a temp renamed over its file, then `meta.bin`, without
+//!    syncing (the page cache shows them to every process at once);
+//! 4. every 512 frames or 4 MiB, checkpoint: `syncfs` (or an fsync of each file the log
+//!    names), then cut the log to zero, durably.
 //!
 //! # Crash safety
 //!
-//! Before the commit point, the live files (`meta.bin`, `objects/`) are untouched; a crash
-//! leaves only temps and at most a journal whose length or checksum does not match, and
-//! recovery deletes both: the batch is absent. After it, every new content is durable in a
-//! temp the journal names, and rolling forward is idempotent (a rename whose temp is gone was
-//! done, deleting an absent file is done, the wipe spares the journal's targets), so
-//! recovery just runs step 4 again, as often as it is interrupted: the batch is present.
-//! Recovery runs at `open` for every token and, under the exclusive lock, whenever a reader
-//! or writer finds a journal — which, as writers hold the lock while one exists, means its
-//! writer died. Readers hold the shared lock, so they never see a batch half applied.
+//! Before the commit point nothing but the log's tail changed; a torn frame fails its
+//! checksum and is cut off: the batch is absent. After it, the frame is durable and holds
+//! the batch's full contents, so applying it is idempotent. If the process dies before
+//! `meta.bin` is renamed, `meta.bin` is older than the log's last frame, and the next reader
+//! or writer applies the frame. If the machine loses power, any unsynced application may be
+//! lost or torn; every frame records the kernel's boot id, and a log left by another boot is
+//! replayed whole over the files (they are those of the last checkpoint, plus whatever of
+//! the later writes reached the disk) and checkpointed, which rebuilds its last frame's state.
+//! Readers hold the shared lock, so they never see a batch half applied. `docs/storage.md`
+//! has the argument in full, and how writers without the log (earlier builds, the Node
+//! directory store) are kept from being overwritten by a replay.
 //!
-//! If step 4 fails with an I/O error, the batch is still committed: `apply` returns the new
-//! generation (with a warning) and the next access completes it.
+//! If step 3 fails with an I/O error, the batch is still committed: `apply` returns the new
+//! generation (with a warning) and the next load or write completes it.
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use std::{
@@ -788,7 +792,7 @@ impl FileStore {
     ) -> Result<Vec<(RecordId, Vec<u8>)>> {
         let pack = Pack::read(dir, name);
         // Each record with the identity of the file it came from.
-        let mut records: Vec<((RecordId, Vec<u8>), Option<FileId>)> = Vec::with_capacity(files.len());
+        let mut records: Vec<(Record, Option<FileId>)> = Vec::with_capacity(files.len());
         let mut unpacked = Vec::new();
         for (id, file_name) in files {
             let file = FileId::of(objects_fd, &file_name);
@@ -984,6 +988,9 @@ impl FileStore {
         Ok(generation)
     }
 }
+
+/// A record read: its id and blob.
+type Record = (RecordId, Vec<u8>);
 
 /// Where the next frame goes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -1368,8 +1375,12 @@ mod tests {
         for op in &b.ops {
             match op {
                 Op::PutMeta(m) => meta = Some(m.clone()),
-                Op::Put { id, blob } => drop(changes.insert(*id, Some(blob))),
-                Op::Delete { id } => drop(changes.insert(*id, None)),
+                Op::Put { id, blob } => {
+                    changes.insert(*id, Some(blob));
+                }
+                Op::Delete { id } => {
+                    changes.insert(*id, None);
+                }
             }
         }
         let mut j = Journal {
@@ -1800,7 +1811,7 @@ mod tests {
         let objects_fd = File::open(&objects).unwrap();
         let ids: Vec<_> = (0..n).map(|i| FileId::of(&objects_fd, record_file(i).as_ref()).unwrap()).collect();
         let forged: Vec<Vec<u8>> = (0..n).map(|i| format!("cached {i}").into_bytes()).collect();
-        let entries = (0..n).map(|i| (i, ids[i as usize], &forged[i as usize][..]));
+        let entries = ids.iter().zip(&forged).zip(0..).map(|((f, blob), i)| (i, *f, &blob[..]));
         Pack::write(&dir, A, Modes::default(), entries.collect::<Vec<_>>().into_iter()).unwrap();
         let loaded = records(&mut s, A);
         assert_eq!(loaded[5], (5, b"cached 5".to_vec()));

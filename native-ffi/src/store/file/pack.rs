@@ -20,12 +20,14 @@
 //!   ‖ SHA-256("anyhsm pack v1\0" ‖ token name ‖ 0 ‖ everything before)
 //! ```
 
-use core::time::Duration;
+use core::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
 use std::{
     fs::{self, File},
     io::Write,
     path::Path,
-    sync::atomic::{AtomicU64, Ordering},
     time::SystemTime,
 };
 
@@ -138,6 +140,7 @@ impl Pack {
         (cached == *file).then(|| &self.bytes[start..start + len])
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.entries.len()
     }
