@@ -211,6 +211,46 @@ test('a token written by Node opens in the native module, and the reverse', { sk
   assert.ok(native(root, c, 'objects', 'interop').objects.some((o) => o.label === 'node-again'));
 });
 
+test('a token the native module left with frames in its log is replayed by Node, which empties the log', { skip: noNative }, async () => {
+  const root = tmpdir('log');
+  const c = conf(root);
+  const { module: m, slot } = await ready({ store: dirStore(root), label: 'logged' });
+  await m.close();
+  const dir = tokenDir(root);
+  const logFile = path.join(dir, 'log.bin');
+  // Two native writes: each is a frame in log.bin, applied to the files without a sync.
+  native(root, c, 'genaes', 'logged', 'k1');
+  const metaAfterK1 = fs.readFileSync(path.join(dir, 'meta.bin'));
+  const recordsAfterK1 = new Set(fs.readdirSync(path.join(dir, 'objects')));
+  native(root, c, 'genaes', 'logged', 'k2');
+  assert.ok(fs.statSync(logFile).size > 0, 'the native writes left frames');
+  // As if the second native writer died after its commit point, before applying it: only
+  // the log has k2.
+  fs.writeFileSync(path.join(dir, 'meta.bin'), metaAfterK1);
+  for (const f of fs.readdirSync(path.join(dir, 'objects'))) if (!recordsAfterK1.has(f)) fs.rmSync(path.join(dir, 'objects', f));
+
+  const { m: m2, s: s2 } = await openUser(root, slot);
+  assert.ok(m2.takeWarnings().some((w) => /replaying the \d+ batches of the native log/.test(w)));
+  assert.equal(fs.statSync(logFile).size, 0, 'replayed, synced and emptied');
+  for (const label of ['k1', 'k2']) {
+    const [k] = await s2.findObjects({ [CKA.LABEL]: label });
+    assert.equal(await s2.getAttribute(k, CKA.KEY_TYPE), CKK.AES, label);
+  }
+  await s2.createObject({ [CKA.CLASS]: CKO.DATA, [CKA.TOKEN]: true, [CKA.LABEL]: 'node-after-log' });
+  await m2.close();
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('.tmp-') || f === 'journal.bin'), []);
+
+  // The native module sees all of it, and writes on in its log again.
+  const labels = native(root, c, 'objects', 'logged').objects.map((o) => o.label);
+  for (const label of ['k1', 'k2', 'node-after-log']) assert.ok(labels.includes(label), `${label} in ${labels}`);
+  native(root, c, 'genaes', 'logged', 'k3');
+  assert.ok(fs.statSync(logFile).size > 0);
+  const { m: m3, s: s3 } = await openUser(root, slot);
+  assert.equal((await s3.findObjects({ [CKA.LABEL]: 'k3' })).length, 1);
+  assert.equal(fs.statSync(logFile).size, 0);
+  await m3.close();
+});
+
 test('a snapshot exported from memory opens in the native module through a directory', { skip: noNative }, async () => {
   const { module: mem, slot, session: s } = await ready({ label: 'snap' });
   await s.generateKeyPair(CKM.EC_KEY_PAIR_GEN, { [CKA.EC_PARAMS]: P256, [CKA.TOKEN]: true }, { [CKA.TOKEN]: true, [CKA.SIGN]: true, [CKA.LABEL]: 'snapped' });

@@ -7,15 +7,22 @@
 //   <root>/<token>/.lock                     the native module's flock(2) target
 //   <root>/<token>/journal.bin               "AHSMJNL1" ‖ len ‖ postcard ‖ SHA-256, while a batch is applied
 //   <root>/<token>/.tmp-<generation>-<n>     new contents before they are renamed in
+//   <root>/<token>/log.bin                   the native module's redo log (docs/storage-format.md)
 //
 // The check (16 bytes) is the first half of SHA-256(domain ‖ token name ‖ 0 ‖ n (u64 LE) ‖
 // blob), n being the generation for meta.bin and the record id for a record: it catches
 // damage and a file copied from another token or record (native-ffi/src/store/mod.rs).
 //
-// A batch is applied exactly as natively: temps written and fsynced, then the journal
-// (the commit point), then renamed into place, the journal removed; recovery completes a
-// committed journal and discards an incomplete one, so a batch interrupted here is
-// finished by the native module and the reverse.
+// A batch is applied as native builds before the redo log did: temps written and fsynced,
+// then the journal (the commit point), then renamed into place, the journal removed;
+// recovery completes a committed journal and discards an incomplete one, so a batch
+// interrupted here is finished by the native module and the reverse.
+//
+// The native module commits a batch as one frame of log.bin and writes the files without
+// syncing them (a checkpoint syncs them and empties the log). This store does not write
+// the log; before it reads or writes a token whose log holds frames, it replays them all
+// into the files with the journal protocol above (fsynced), then empties the log: the files
+// are then durable and complete, and it never writes around a non-empty log.
 //
 // Locking: Node has no flock(2), so writers in Node processes take turns with an
 // exclusive lock file, <root>/.anyhsm-node.lock (created with O_EXCL; a lock whose owner
@@ -33,6 +40,11 @@ import { collapse } from './common.js';
 const META = 'meta.bin';
 const OBJECTS = 'objects';
 const JOURNAL = 'journal.bin';
+const LOG = 'log.bin';
+const LOG_MAGIC = Buffer.from('AHSMLOG1');
+const LOG_DOMAIN = 'anyhsm log v1\0';
+/** A frame's fixed bytes: magic, body length, the body's fixed fields, checksum, frame length. */
+const LOG_MIN_FRAME = 16 + (8 + 8 + 8 + 16 + 1 + 4 + 4 + 4) + 32 + 8;
 const TMP_PREFIX = '.tmp-';
 const NODE_LOCK = '.anyhsm-node.lock';
 const FILE_MODE = 0o600;
@@ -149,6 +161,79 @@ function readMeta(dir, name) {
   return { generation, meta: new Uint8Array(meta) };
 }
 
+/**
+ * The intact frames of a log.bin (native-ffi/src/store/file/log.rs), from its start up to
+ * the first frame that is torn, damaged, of another token, out of place or out of sequence.
+ * → [{ generation, wipe, meta, puts: [[idHex, blob]], deletes: [idHex] }]
+ */
+function parseLog(name, bytes) {
+  const frames = [];
+  let at = 0;
+  let last = null;
+  while (bytes.length - at >= LOG_MIN_FRAME) {
+    if (!bytes.subarray(at, at + 8).equals(LOG_MAGIC)) break;
+    const bodyLen = bytes.readBigUInt64LE(at + 8);
+    if (bodyLen > BigInt(bytes.length)) break;
+    const body = at + 16;
+    const end = body + Number(bodyLen);
+    const total = end + 40 - at;
+    if (end + 40 > bytes.length) break;
+    const sum = createHash('sha256').update(LOG_DOMAIN).update(name).update(Buffer.from([0])).update(bytes.subarray(at, end)).digest();
+    if (!sum.equals(bytes.subarray(end, end + 32)) || bytes.readBigUInt64LE(end + 32) !== BigInt(total)) break;
+    const f = parseBody(bytes.subarray(body, end));
+    if (!f || f.offset !== BigInt(at)) break;
+    const follows = last === null ? f.index === 0n : f.index === last.index + 1n && f.generation === last.generation + 1;
+    if (!follows) break;
+    frames.push(f);
+    last = f;
+    at += total;
+  }
+  return frames;
+}
+
+function parseBody(b) {
+  let p = 0;
+  const take = (n) => {
+    if (p + n > b.length) throw new RangeError('short');
+    const v = b.subarray(p, p + n);
+    p += n;
+    return v;
+  };
+  const u64 = () => take(8).readBigUInt64LE(0);
+  const u32 = () => take(4).readUInt32LE(0);
+  const idHex = () => u64().toString(16).padStart(16, '0');
+  try {
+    const offset = u64();
+    const index = u64();
+    const generation = Number(u64());
+    take(16); // the boot id
+    const wipeByte = take(1)[0];
+    if (wipeByte > 1) return null;
+    const meta = new Uint8Array(take(u32()));
+    const puts = [];
+    for (let n = u32(); n > 0; n--) {
+      const id = idHex();
+      puts.push([id, new Uint8Array(take(u32()))]);
+    }
+    const deletes = [];
+    for (let n = u32(); n > 0; n--) deletes.push(idHex());
+    if (p !== b.length) return null;
+    return { offset, index, generation, wipe: wipeByte === 1, meta, puts, deletes };
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the token has a log with something in it. */
+function logHasFrames(dir) {
+  try {
+    return fs.statSync(path.join(dir, LOG)).size > 0;
+  } catch (e) {
+    if (e.code === 'ENOENT') return false;
+    throw e;
+  }
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function processAlive(pid) {
@@ -252,6 +337,7 @@ export function openDirectoryStore(spec, bindings) {
    */
   async function loadToken(name) {
     const dir = path.join(root, name);
+    if (logHasFrames(dir)) await locked(async () => replayLog(dir, name));
     for (let i = 0; ; i++) {
       if (exists(path.join(dir, JOURNAL))) {
         if (i < BUSY_RETRIES) {
@@ -356,12 +442,64 @@ export function openDirectoryStore(spec, bindings) {
       syncDir(root);
     }
     recover(dir);
+    replayLog(dir, name);
     const current = readGeneration(dir) ?? 0;
     if (current !== w.expected) {
       throw new StoreFailure(CKR.DEVICE_ERROR, `token ${name} changed meanwhile (generation ${current}, expected ${w.expected})`, { stale: true });
     }
     const meta = w.meta ?? readMeta(dir, name)?.meta;
     if (!meta || meta.length === 0) throw new StoreFailure(CKR.TOKEN_NOT_PRESENT, `token ${name} has no metadata`);
+    writeBatch(dir, name, meta, w);
+  }
+
+  /**
+   * Bring the files up to the native log, durably, and empty it (under the lock): the
+   * frames' collapsed effect written as one journal batch at the last frame's generation.
+   * Frames carry full contents, so replaying ones already applied changes nothing. A log
+   * older than meta.bin (written around by a writer without the log) is only emptied.
+   */
+  function replayLog(dir, name) {
+    if (!logHasFrames(dir)) return;
+    const logFile = path.join(dir, LOG);
+    const frames = parseLog(name, fs.readFileSync(logFile));
+    if (frames.length > 0) {
+      const last = frames[frames.length - 1];
+      let applied = null;
+      try {
+        applied = readMeta(dir, name)?.generation ?? null;
+      } catch {
+        // damaged metadata: the log has it whole
+      }
+      if (applied !== null && applied > last.generation) {
+        warn(`directory store: ${logFile} is older than meta.bin (generation ${applied}); not replaying it`);
+      } else {
+        warn(`directory store: replaying the ${frames.length} batches of the native log ${logFile} (up to generation ${last.generation})`);
+        const w = { generation: last.generation, wipe: false, changes: new Map() };
+        for (const f of frames) {
+          if (f.wipe) {
+            w.wipe = true;
+            w.changes.clear();
+          }
+          for (const [id, blob] of f.puts) w.changes.set(id, blob);
+          for (const id of f.deletes) w.changes.set(id, null);
+        }
+        writeBatch(dir, name, last.meta, w, true);
+      }
+    }
+    const fd = fs.openSync(logFile, 'r+');
+    try {
+      fs.ftruncateSync(fd, 0);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * Write `w` (generation, wipe, changes) with `meta` by the journal protocol. `strict`:
+   * an I/O error after the commit point fails too (a replay must not empty the log then).
+   */
+  function writeBatch(dir, name, meta, w, strict = false) {
     const generation = w.generation;
     const j = { generation, wipe: w.wipe, metaTmp: `${TMP_PREFIX}${generation}-meta`, installs: [], removes: [] };
     const temps = [];
@@ -396,6 +534,7 @@ export function openDirectoryStore(spec, bindings) {
     try {
       rollForward(dir, j);
     } catch (e) {
+      if (strict) throw e;
       warn(`directory store: the batch of ${name} (generation ${generation}) is committed and will be completed at the next access: ${e.message}`);
     }
   }
@@ -424,7 +563,7 @@ export function openDirectoryStore(spec, bindings) {
         const names = tokenDirs();
         for (const name of names) {
           const dir = path.join(root, name);
-          const busy = exists(path.join(dir, JOURNAL));
+          const busy = exists(path.join(dir, JOURNAL)) || logHasFrames(dir);
           const g = busy ? undefined : readGeneration(dir);
           if (g === null) continue; // a directory without a token (yet)
           if (g !== undefined && mirror.get(name) === g) continue;
