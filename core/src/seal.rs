@@ -188,6 +188,13 @@ pub fn encode_object(
     record::encode(RecordKind::SealedObject, &SealedRecord { nonce, clear, sealed })
 }
 
+/// The attributes a sealed record keeps in clear, if its envelope still decodes (for the
+/// placeholder of a record whose seal failed: they are unauthenticated then, so they only
+/// ever serve to match a find template).
+pub fn clear_part(blob: &[u8]) -> Option<Vec<(AttrType, AttrValue)>> {
+    record::decode::<SealedRecord>(RecordKind::SealedObject, blob).ok().map(|r| r.clear)
+}
+
 /// What a stored object record gives with the keys at hand.
 #[derive(Debug)]
 pub enum Opened {

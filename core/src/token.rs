@@ -146,6 +146,49 @@ pub struct Entry {
     pub session: Option<u64>,
 }
 
+/// A token object whose record could not be read (the store's check, the seal, the format
+/// version): kept as a placeholder that answers `CKR_DEVICE_ERROR` to everything but
+/// `C_DestroyObject`, so the application hears about it and can remove it, and its record
+/// stays on disk untouched until then.
+#[derive(Clone, Debug, Default)]
+pub struct Damaged {
+    /// What is still readable in clear: a public object's non-sensitive attributes when only
+    /// its sealed part failed. Used to match find templates, never returned.
+    pub clear: Option<Object>,
+    /// Known to be a public object (its record says so). Otherwise it may be private, and
+    /// only a logged-in user sees it.
+    pub public: bool,
+}
+
+impl Damaged {
+    /// The placeholder for `blob`, with whatever its header and clear part still tell.
+    fn of(blob: &[u8]) -> Self {
+        match record::kind_of(blob) {
+            // Private objects are always sealed: a clear record is a public one.
+            Some(RecordKind::Object) => Self { clear: None, public: true },
+            Some(RecordKind::SealedObject) => match seal::clear_part(blob) {
+                Some(attrs) if !attrs.is_empty() => {
+                    let obj = Object::from_vec(attrs);
+                    Self { public: !obj.is_private(), clear: Some(obj) }
+                }
+                _ => Self::default(),
+            },
+            _ => Self::default(),
+        }
+    }
+
+    /// Is it visible to an application logged in as `login`?
+    pub fn visible(&self, login: Option<UserType>) -> bool {
+        self.public || login == Some(UserType::USER)
+    }
+
+    /// Does it match a find template? Only on what is still readable: with nothing readable,
+    /// only the empty template (list everything) finds it.
+    pub fn matches(&self, template: &[Attribute]) -> bool {
+        self.clear.as_ref().map_or(template.is_empty(), |o| o.matches(template))
+    }
+}
+
 /// A token in the engine's working set.
 #[derive(Debug)]
 pub struct Token {
@@ -163,6 +206,8 @@ pub struct Token {
     pub master: Option<MasterKey>,
     /// Public objects whose protected key material is still sealed (no login yet).
     pub partial: BTreeSet<u64>,
+    /// Token objects whose records could not be read, by id (see [`Damaged`]).
+    pub damaged: BTreeMap<u64, Damaged>,
 }
 
 /// A set of changes to one token, computed first and applied only after the store
@@ -215,9 +260,10 @@ impl Change {
 
 impl Token {
     /// A token rebuilt from a store snapshot, unsealing what `master` opens. Damaged object
-    /// records are skipped and reported in `warnings`, named by `locate` (one bad record must
-    /// not hide the rest of the token); private records stay in the store, unseen, until a
-    /// login.
+    /// records (those the store refused, and those that fail to decode or unseal here) become
+    /// [`Damaged`] placeholders, the latter reported in `warnings`, named by `locate` (one
+    /// bad record must not hide the rest of the token); private records stay in the store,
+    /// unseen, until a login.
     ///
     /// # Errors
     /// `DeviceError` if the metadata record itself is damaged.
@@ -236,6 +282,7 @@ impl Token {
             login: None,
             master,
             partial: BTreeSet::new(),
+            damaged: snap.damaged.iter().map(|id| (*id, Damaged::default())).collect(),
         };
         for (id, blob) in &snap.records {
             match seal::decode_object(blob, *id, &token.meta.serial, token.master.as_ref()) {
@@ -245,10 +292,14 @@ impl Token {
                     token.partial.insert(*id);
                 }
                 Ok(Opened::Locked) => {}
-                Err(_) => warnings.push(alloc::format!(
-                    "{}: damaged (integrity or seal check failed), from another token or of an unknown format; skipped",
-                    locate(&snap.name, *id)
-                )),
+                Err(_) => {
+                    warnings.push(alloc::format!(
+                        "{}: damaged (integrity or seal check failed), from another token or of an unknown \
+                         format; its object answers CKR_DEVICE_ERROR until it is destroyed",
+                        locate(&snap.name, *id)
+                    ));
+                    token.damaged.insert(*id, Damaged::of(blob));
+                }
             }
         }
         Ok(token)
@@ -256,6 +307,7 @@ impl Token {
 
     /// Insert or replace an object, keeping the index in step.
     pub fn insert(&mut self, id: u64, obj: Object, session: Option<u64>) {
+        self.damaged.remove(&id);
         if let Some(old) = self.objects.remove(&id) {
             self.index.remove(id, &old.obj);
             self.partial.remove(&id);
@@ -267,6 +319,7 @@ impl Token {
     /// Remove an object.
     pub fn remove(&mut self, id: u64) -> Option<Entry> {
         self.partial.remove(&id);
+        self.damaged.remove(&id);
         let e = self.objects.remove(&id)?;
         self.index.remove(id, &e.obj);
         Some(e)
@@ -280,6 +333,7 @@ impl Token {
             for id in ids {
                 self.remove(id);
             }
+            self.damaged.clear();
         }
         for id in change.delete {
             self.remove(id);

@@ -1,6 +1,7 @@
 //! Damage and a hostile environment (issue 5): a truncated record, a flipped byte, a record
-//! copied from another token and a record of an unknown format version are each skipped with
-//! a log line naming the file, the rest of the token keeps working and nothing panics;
+//! copied from another token and a record of an unknown format version each give a log line
+//! naming the file and an object that answers `CKR_DEVICE_ERROR` until it is destroyed
+//! (which removes the record); the rest of the token keeps working and nothing panics;
 //! metadata damaged while the token is in use gives `CKR_DEVICE_ERROR` for that token only;
 //! files and directories get 0600 / 0700 (or what `umask` says); a token directory that
 //! cannot be written is a clear error at `C_Initialize` naming the path. On the file and
@@ -15,11 +16,14 @@ use std::process::Command;
 
 use cryptoki::context::Pkcs11;
 use cryptoki::error::{Error, RvError};
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{AttributeType, ObjectHandle};
+use cryptoki::session::UserType;
 use sha2::{Digest as _, Sha256};
 
 use storage_common::{
-    backend, create_data, data_labels, init_token, load, note, os_locking, prepare_dir, report,
-    run_role_with, scratch_dir, slot_by_label, token_dir,
+    USER_PIN, backend, create_data, data_labels, init_token, load, note, os_locking, pin, prepare_dir,
+    report, run_role_with, scratch_dir, slot_by_label, token_dir,
 };
 
 const OTHER: &str = "other token";
@@ -29,7 +33,10 @@ fn damage() {
     storage_common::main(
         "damage",
         &[
-            ("damaged_records_are_skipped_and_named", damaged_records_are_skipped_and_named),
+            (
+                "damaged_records_are_named_and_answer_device_error",
+                damaged_records_are_named_and_answer_device_error,
+            ),
             ("metadata_damaged_in_use_is_a_device_error", metadata_damaged_in_use_is_a_device_error),
             ("files_get_owner_only_modes_or_the_umask", files_get_owner_only_modes_or_the_umask),
             (
@@ -157,6 +164,18 @@ impl Place {
         }
     }
 
+    fn exists(&self) -> bool {
+        match self {
+            Place::File(p) => p.exists(),
+            Place::Row { db, id } => {
+                Self::conn(db)
+                    .query_row("SELECT count(*) FROM objects WHERE id = ?1", [id], |r| r.get::<_, i64>(0))
+                    .expect("count the rows")
+                    == 1
+            }
+        }
+    }
+
     fn truncate(&self) {
         let (bytes, _) = self.read();
         self.write(&bytes[..bytes.len() / 2], None);
@@ -210,7 +229,7 @@ impl Place {
     }
 }
 
-fn damaged_records_are_skipped_and_named() {
+fn damaged_records_are_named_and_answer_device_error() {
     let ctx = load();
     let labels = ["d0-truncated", "d1-flipped", "d2-copied", "d3-future", "d4-intact", "d5-intact"];
     let (mine, theirs) = two_tokens(&ctx, &labels);
@@ -224,7 +243,18 @@ fn damaged_records_are_skipped_and_named() {
 
     let (ok, reports, log) = run_role_with("inspect", "", &[]);
     assert!(ok, "the inspecting process failed:\n{log}");
-    assert_eq!(reports, ["mine=d4-intact,d5-intact", "after create=d4-intact,d5-intact,d6-new", "theirs=o0"]);
+    assert_eq!(
+        reports,
+        [
+            "mine=d4-intact,d5-intact",
+            "after create=d4-intact,d5-intact,d6-new",
+            "theirs=o0",
+            // Unreadable records may have been private: only a logged-in user sees them.
+            "public, all objects=3",
+            "user, all objects=7, CKR_DEVICE_ERROR from 4, signing with one: DeviceError",
+            "destroyed 4, all objects=3",
+        ]
+    );
     for (place, label) in places.iter().zip(labels) {
         let named = place.named();
         assert!(
@@ -234,10 +264,20 @@ fn damaged_records_are_skipped_and_named() {
     }
     assert!(log.contains("format version 99"), "the unknown version is named:\n{log}");
     assert!(!log.to_lowercase().contains("panic"), "nothing panics:\n{log}");
-    println!("| damaged records skipped with warnings naming them:");
-    for l in log.lines().filter(|l| l.contains("skipping")) {
+    println!("| damaged records named in warnings, answering CKR_DEVICE_ERROR until destroyed:");
+    for l in log.lines().filter(|l| l.contains("CKR_DEVICE_ERROR")) {
         println!("|   {l}");
     }
+    // Destroying the placeholders removed the damaged records themselves.
+    for (place, label) in places.iter().zip(labels) {
+        assert!(!place.exists(), "the record of {label} is still stored");
+    }
+    let (ok, reports, log) = run_role_with("inspect", "", &[]);
+    assert!(ok, "the second inspecting process failed:\n{log}");
+    assert!(
+        reports.contains(&"user, all objects=4, CKR_DEVICE_ERROR from 0, signing with one: -".to_owned())
+    );
+    assert!(!log.contains("damaged"), "nothing damaged is left:\n{log}");
 }
 
 fn inspect(_: &str) {
@@ -249,6 +289,39 @@ fn inspect(_: &str) {
     report(&format!("after create={}", data_labels(&mine).join(",")));
     let theirs = ctx.open_ro_session(slot_by_label(&ctx, OTHER).expect("the other token")).expect("session");
     report(&format!("theirs={}", data_labels(&theirs).join(",")));
+    let all = mine.find_objects(&[]).expect("C_FindObjects");
+    report(&format!("public, all objects={}", all.len()));
+
+    mine.login(UserType::User, Some(&pin(USER_PIN))).expect("C_Login");
+    let all = mine.find_objects(&[]).expect("C_FindObjects");
+    let damaged: Vec<ObjectHandle> = all
+        .iter()
+        .copied()
+        .filter(|h| match mine.get_attributes(*h, &[AttributeType::Label]) {
+            Ok(_) => false,
+            Err(Error::Pkcs11(RvError::DeviceError, _)) => true,
+            Err(e) => panic!("C_GetAttributeValue: {e:?}"),
+        })
+        .collect();
+    let sign = damaged.first().map_or("-".to_owned(), |h| {
+        let r = mine.sign(&Mechanism::Sha256Hmac, *h, b"x");
+        match r {
+            Err(Error::Pkcs11(rv, _)) => format!("{rv:?}"),
+            other => format!("{other:?}"),
+        }
+    });
+    report(&format!(
+        "user, all objects={}, CKR_DEVICE_ERROR from {}, signing with one: {sign}",
+        all.len(),
+        damaged.len()
+    ));
+    if !damaged.is_empty() {
+        for h in &damaged {
+            mine.destroy_object(*h).expect("C_DestroyObject of a damaged record's object");
+        }
+        let all = mine.find_objects(&[]).expect("C_FindObjects");
+        report(&format!("destroyed {}, all objects={}", damaged.len(), all.len()));
+    }
 }
 
 fn metadata_damaged_in_use_is_a_device_error() {

@@ -32,7 +32,15 @@ impl TokenData {
             name: name.into(),
             generation: self.generation,
             meta: self.meta.clone(),
-            records: self.records.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            records: self
+                .records
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (*k, v.clone()))
+                .collect(),
+            // A JS store hands a record that failed its own check (and that it logged) as an
+            // empty blob, which no record is: the engine keeps a placeholder for it.
+            damaged: self.records.iter().filter(|(_, v)| v.is_empty()).map(|(k, _)| *k).collect(),
         }
     }
 }

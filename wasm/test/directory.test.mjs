@@ -149,6 +149,43 @@ test('a torn journal and stray temps left by a crash are discarded', async () =>
   await m2.close();
 });
 
+test('a damaged record file is named and its object answers CKR_DEVICE_ERROR until destroyed', async () => {
+  const root = tmpdir('damage');
+  const { module: m, slot, session: s } = await ready({ store: dirStore(root) });
+  await s.createObject({ [CKA.CLASS]: CKO.DATA, [CKA.TOKEN]: true, [CKA.LABEL]: 'keep', [CKA.VALUE]: utf8('k') });
+  const before = fs.readdirSync(path.join(tokenDir(root), 'objects'));
+  await s.createObject({ [CKA.CLASS]: CKO.DATA, [CKA.TOKEN]: true, [CKA.LABEL]: 'hurt' });
+  await m.close();
+  const objects = path.join(tokenDir(root), 'objects');
+  const hurt = fs.readdirSync(objects).find((f) => !before.includes(f));
+  const bytes = fs.readFileSync(path.join(objects, hurt));
+  fs.writeFileSync(path.join(objects, hurt), bytes.subarray(0, bytes.length - 3));
+
+  const { m: m2, s: s2 } = await openUser(root, slot);
+  assert.ok(m2.takeWarnings().some((w) => w.includes(path.join(objects, hurt)) && /CKR_DEVICE_ERROR/.test(w)));
+  assert.equal((await s2.findObjects({ [CKA.LABEL]: 'hurt' })).length, 0, 'nothing readable to match');
+  const all = await s2.findObjects({});
+  assert.equal(all.length, 2);
+  const readable = [];
+  let placeholder = null;
+  for (const h of all) {
+    try {
+      readable.push(hex((await s2.getAttributes(h, [CKA.VALUE]))[CKA.VALUE]));
+    } catch (e) {
+      assert.equal(e.name, 'CKR_DEVICE_ERROR', e.message);
+      placeholder = h;
+    }
+  }
+  assert.deepEqual(readable, [hex(utf8('k'))], 'the intact object reads as before');
+  assert.notEqual(placeholder, null);
+  await rejects(s2.signInit(CKM.SHA256_HMAC, placeholder), 'CKR_DEVICE_ERROR');
+  assert.ok(fs.existsSync(path.join(objects, hurt)), 'opening the token loses nothing');
+  await s2.destroyObject(placeholder);
+  assert.equal(fs.existsSync(path.join(objects, hurt)), false, 'destroying it removes the record');
+  assert.equal((await s2.findObjects({})).length, 1);
+  await m2.close();
+});
+
 test('a directory that is a file is a clear error', async () => {
   const file = path.join(tmpdir('file'), 'not-a-dir');
   fs.writeFileSync(file, 'x');

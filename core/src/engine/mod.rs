@@ -258,6 +258,15 @@ impl Engine {
                 }
             }
         }
+        // Placeholders that went (destroyed elsewhere, repaired) or became invisible (a
+        // logout) lose their handles too.
+        for id in old.damaged.keys() {
+            if !fresh.damaged.get(id).is_some_and(|d| d.visible(fresh.login))
+                && !fresh.objects.contains_key(id)
+            {
+                self.drop_handle(slot, *id);
+            }
+        }
         self.tokens.insert(slot, fresh);
         Ok(())
     }
@@ -492,7 +501,8 @@ impl Engine {
         let kdf = self.kdf();
         if self.tokens.contains_key(&slot) {
             self.verify_pin(slot, UserType::SO, so_pin)?;
-            let ids: Vec<u64> = self.token(slot)?.objects.keys().copied().collect();
+            let t = self.token(slot)?;
+            let ids: Vec<u64> = t.objects.keys().chain(t.damaged.keys()).copied().collect();
             // Re-initialisation destroys every object, so it starts a new master key too.
             let master = MasterKey::generate(self.rng.as_mut())?;
             self.transact(slot, |t, rng| {
@@ -533,6 +543,7 @@ impl Engine {
             generation,
             meta: batch_meta(&batch),
             records: Vec::new(),
+            damaged: Vec::new(),
         };
         self.adopt(&snap);
         Ok(())

@@ -18,7 +18,7 @@ pub(super) fn new_object_id(token: &Token, rng: &mut dyn Rng) -> Result<u64> {
         let mut b = [0u8; 8];
         rng.fill(&mut b)?;
         let id = u64::from_le_bytes(b);
-        if id != 0 && !token.objects.contains_key(&id) {
+        if id != 0 && !token.objects.contains_key(&id) && !token.damaged.contains_key(&id) {
             return Ok(id);
         }
     }
@@ -47,11 +47,27 @@ impl Engine {
             return Err(invalid);
         }
         let t = self.token(slot)?;
-        let e = t.objects.get(&id).ok_or(invalid)?;
+        let Some(e) = t.objects.get(&id) else {
+            // A damaged record's placeholder: seen, but unusable.
+            let seen = t.damaged.get(&id).is_some_and(|d| d.visible(t.login));
+            return Err(if seen { Error::DeviceError } else { invalid });
+        };
         if e.obj.is_private() && t.login != Some(UserType::USER) {
             return Err(invalid);
         }
         Ok((id, &e.obj, t))
+    }
+
+    /// The record id behind handle `h` if it is a damaged record's placeholder that the
+    /// application on `slot` may see.
+    fn damaged_handle(&self, slot: u64, h: u64) -> Result<Option<u64>> {
+        let t = self.token(slot)?;
+        Ok(match self.handles.get(&h) {
+            Some(&(hslot, id)) if hslot == slot && t.damaged.get(&id).is_some_and(|d| d.visible(t.login)) => {
+                Some(id)
+            }
+            _ => None,
+        })
     }
 
     /// Refuse to use or rewrite a public object whose key material is still sealed (nobody
@@ -151,7 +167,20 @@ impl Engine {
     /// # Errors
     /// `ObjectHandleInvalid`, `ActionProhibited` (not destroyable), `SessionReadOnly`.
     pub fn destroy_object(&mut self, s: u64, h: u64) -> Result<()> {
-        self.session_slot(s)?;
+        let slot = self.session_slot(s)?;
+        if let Some(id) = self.damaged_handle(slot, h)? {
+            // The one thing a damaged record's placeholder allows: removing its record.
+            if !self.session(s)?.rw {
+                return Err(Error::SessionReadOnly);
+            }
+            self.transact(slot, |t, _| {
+                if !t.damaged.contains_key(&id) {
+                    return Err(Error::ObjectHandleInvalid);
+                }
+                Ok(Change { delete: alloc::vec![id], ..Change::default() })
+            })?;
+            return Ok(());
+        }
         let (slot, id) = self.resolve(s, h, Error::ObjectHandleInvalid)?;
         let obj = self.object(slot, id)?;
         if !obj.flag(AttrType::DESTROYABLE) {
@@ -238,12 +267,16 @@ impl Engine {
             Some(c) => c,
             None => t.objects.keys().copied().collect(),
         };
-        let found: Vec<u64> = ids
+        let mut found: Vec<u64> = ids
             .into_iter()
             .filter(|id| {
                 t.objects.get(id).is_some_and(|e| (user || !e.obj.is_private()) && e.obj.matches(template))
             })
             .collect();
+        // Damaged records' placeholders are not indexed (few, and mostly unreadable).
+        found.extend(
+            t.damaged.iter().filter(|(_, d)| d.visible(t.login) && d.matches(template)).map(|(id, _)| *id),
+        );
         let handles: Vec<u64> = found.into_iter().map(|id| self.handle_for(slot, id)).collect();
         self.session_mut(s)?.find = Some(handles.into_iter().rev().collect());
         Ok(())

@@ -782,3 +782,95 @@ fn protected_public_keys_need_a_login_to_be_stored() {
     plain.push(Attribute::bool(AttrType::EXTRACTABLE, true));
     e.create_object(s, &plain).unwrap();
 }
+
+/// Every handle `C_FindObjects` gives for `template`.
+fn find_all(e: &mut Engine, s: u64, template: &[Attribute]) -> Vec<u64> {
+    e.find_objects_init(s, template).unwrap();
+    let found = e.find_objects(s, 100).unwrap();
+    e.find_objects_final(s).unwrap();
+    found
+}
+
+#[test]
+fn damaged_records_answer_device_error_until_destroyed() {
+    let (mut e, s) = ready();
+    e.create_object(s, &data_object(b"good", true)).unwrap();
+    let bad = e.create_object(s, &data_object(b"bad", true)).unwrap();
+    let private = aes_key(&mut e, s, &[Attribute::bool(AttrType::PRIVATE, true)]);
+    let public = aes_key(
+        &mut e,
+        s,
+        &[Attribute::bool(AttrType::PRIVATE, false), Attribute::bytes(AttrType::LABEL, b"pk")],
+    );
+    let id = |e: &Engine, h: u64| e.handles[&h].1;
+    let (bad_id, private_id, public_id) = (id(&e, bad), id(&e, private), id(&e, public));
+    // Damage the records as stored: cut the clear one short, break the tag of the sealed ones.
+    let mut store = take_store(e);
+    let snap = store.load_all().unwrap().remove(0);
+    let mut ops = Vec::new();
+    for (id, blob) in &snap.records {
+        let mut blob = blob.clone();
+        if *id == bad_id {
+            blob.pop();
+        } else if *id == private_id || *id == public_id {
+            *blob.last_mut().unwrap() ^= 1;
+        } else {
+            continue;
+        }
+        ops.push(crate::store::Op::Put { id: *id, blob });
+    }
+    assert_eq!(ops.len(), 3);
+    store.apply(&snap.name, snap.generation, &crate::store::Batch { ops, wipe: false }).unwrap();
+
+    let mut e = engine_on(store, 2);
+    let ro = e.open_session(0, CKF_SERIAL_SESSION).unwrap();
+    // Without a login: the clear record is known to be public, so its placeholder shows;
+    // the private key's record is not even opened; the public key is intact but sealed.
+    let all = find_all(&mut e, ro, &[]);
+    assert_eq!(all.len(), 3, "good, the placeholder of bad, the public key");
+    let warnings = e.take_warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains(&alloc::format!("{bad_id:016x}")) && warnings[0].contains("CKR_DEVICE_ERROR")
+    );
+    let by_label = |e: &mut Engine, s, l: &[u8]| find_all(e, s, &[Attribute::bytes(AttrType::LABEL, l)]);
+    assert!(by_label(&mut e, ro, b"bad").is_empty(), "nothing readable to match a label against");
+    let good = by_label(&mut e, ro, b"good")[0];
+    assert!(matches!(e.attribute_values(ro, good, &[AttrType::VALUE]).unwrap()[0], AttrLookup::Value(_)));
+    let placeholder = *all.iter().find(|h| e.object_size(ro, **h) == Err(Error::DeviceError)).unwrap();
+    assert_eq!(e.attribute_values(ro, placeholder, &[AttrType::LABEL]), Err(Error::DeviceError));
+    assert_eq!(e.copy_object(ro, placeholder, &[]), Err(Error::DeviceError));
+    assert_eq!(e.destroy_object(ro, placeholder), Err(Error::SessionReadOnly));
+
+    // Logged in, the sealed records are opened and two more placeholders appear; the
+    // public key's is still found by its clear label, and refuses to work.
+    let s = e.open_session(0, RW).unwrap();
+    e.login(s, UserType::USER, USER).unwrap();
+    assert_eq!(find_all(&mut e, s, &[]).len(), 4);
+    assert_eq!(e.take_warnings().len(), 2);
+    let pk = by_label(&mut e, s, b"pk");
+    assert_eq!(pk.len(), 1);
+    let ecb = Mechanism::new(MechanismType::AES_ECB);
+    assert_eq!(e.encrypt_init(s, &ecb, pk[0]), Err(Error::DeviceError));
+    assert_eq!(
+        e.set_attribute_values(s, pk[0], &[Attribute::bytes(AttrType::LABEL, b"x")]),
+        Err(Error::DeviceError)
+    );
+    let private_placeholder = *find_all(&mut e, s, &[])
+        .iter()
+        .find(|h| **h != placeholder && **h != pk[0] && e.object_size(s, **h) == Err(Error::DeviceError))
+        .unwrap();
+
+    // Destroying a placeholder removes its record from the store; the rest is untouched.
+    e.destroy_object(s, placeholder).unwrap();
+    assert_eq!(e.object_size(s, placeholder), Err(Error::ObjectHandleInvalid));
+    assert_eq!(find_all(&mut e, s, &[]).len(), 3);
+    let stored = e.store.load(&snap.name).unwrap();
+    assert!(stored.records.iter().all(|(id, _)| *id != bad_id));
+    assert_eq!(stored.records.len(), snap.records.len() - 1);
+    // After a logout the private record's placeholder is gone with the other private objects.
+    e.logout(s).unwrap();
+    assert_eq!(e.object_size(ro, private_placeholder), Err(Error::ObjectHandleInvalid));
+    assert_eq!(find_all(&mut e, ro, &[]).len(), 2);
+    assert!(matches!(e.attribute_values(ro, good, &[AttrType::VALUE]).unwrap()[0], AttrLookup::Value(_)));
+}

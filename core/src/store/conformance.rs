@@ -237,7 +237,13 @@ pub fn create_token_with_metadata<S: Store + ?Sized>(s: &mut S) {
     assert_eq!(s.generation(A), Ok(1));
     assert_eq!(
         snapshot(s, A),
-        TokenSnapshot { name: A.into(), generation: 1, meta: meta(1), records: vec![(7, blob(7, 40))] }
+        TokenSnapshot {
+            name: A.into(),
+            generation: 1,
+            meta: meta(1),
+            records: vec![(7, blob(7, 40))],
+            damaged: vec![]
+        }
     );
     assert_eq!(names(s), vec![TokenName::from(A)]);
 }

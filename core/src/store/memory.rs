@@ -45,6 +45,7 @@ impl Store for MemoryStore {
             generation: t.generation,
             meta: t.meta.clone(),
             records: t.records.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            damaged: Vec::new(),
         })
     }
 

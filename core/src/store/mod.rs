@@ -78,6 +78,9 @@ pub struct TokenSnapshot {
     pub meta: Vec<u8>,
     /// Every object record, by id.
     pub records: Vec<(RecordId, Vec<u8>)>,
+    /// Records the store found damaged (its own check failed) and logged: the engine keeps
+    /// a placeholder for each that answers `CKR_DEVICE_ERROR` until it is destroyed.
+    pub damaged: Vec<RecordId>,
 }
 
 /// A store failure.
@@ -109,7 +112,8 @@ pub trait Store: Send {
     ///
     /// # Errors
     /// `StoreError::Failed` when the store cannot be read at all. A damaged record of one
-    /// token should not hide the others: report it by leaving it out and logging.
+    /// token should not hide the others: report it by logging, and by its id in
+    /// [`TokenSnapshot::damaged`] instead of `records`.
     fn load_all(&mut self) -> Result<Vec<TokenSnapshot>, StoreError>;
 
     /// One token's snapshot, re-read (after another process changed it).

@@ -45,7 +45,13 @@ pub fn decode(bytes: &[u8]) -> Result<TokenSnapshot> {
     if !rest.is_empty() {
         return Err(Error::DataInvalid);
     }
-    Ok(TokenSnapshot { name: wire.name, generation: 0, meta: wire.meta, records: wire.records })
+    Ok(TokenSnapshot {
+        name: wire.name,
+        generation: 0,
+        meta: wire.meta,
+        records: wire.records,
+        damaged: Vec::new(),
+    })
 }
 
 #[cfg(test)]
@@ -59,6 +65,7 @@ mod tests {
             generation: 9,
             meta: alloc::vec![1, 2, 3],
             records: alloc::vec![(5, alloc::vec![9; 40])],
+            damaged: Vec::new(),
         };
         let bytes = encode(&snap).unwrap();
         let back = decode(&bytes).unwrap();

@@ -267,6 +267,9 @@ fn write_unsynced(path: &Path, data: &[u8], modes: Modes) -> Result<()> {
 
 /// From this many records on a token is read through its pack (`pack.rs`).
 const PACK_MIN: usize = 256;
+/// A token's intact records by id, and the ids of its damaged ones.
+type Records = (Vec<(RecordId, Vec<u8>)>, Vec<RecordId>);
+
 /// Below this many records a token is read by the calling thread alone.
 const PARALLEL_READ_MIN: usize = 512;
 /// At most this many threads read one token.
@@ -735,16 +738,16 @@ impl FileStore {
         // the same file from this process would wait for itself); its `apply` reconciled.
         let _lock = if self.holds(name) { None } else { Some(self.read_lock(&dir, name, true)?) };
         let (generation, meta) = read_meta(&dir, name)?.ok_or(NOT_PRESENT)?;
-        let records = self.read_records(&dir, name)?;
-        Ok(TokenSnapshot { name: name.into(), generation, meta, records })
+        let (records, damaged) = self.read_records(&dir, name)?;
+        Ok(TokenSnapshot { name: name.into(), generation, meta, records, damaged })
     }
 
-    /// Every readable, intact record, by id. An unreadable, damaged or misnamed file is
-    /// skipped and reported with its path.
-    fn read_records(&mut self, dir: &Path, name: &str) -> Result<Vec<(RecordId, Vec<u8>)>> {
+    /// Every readable, intact record, by id, and the ids of the damaged or unreadable ones
+    /// (each reported with its path). A misnamed file is ignored, with a warning.
+    fn read_records(&mut self, dir: &Path, name: &str) -> Result<Records> {
         let objects = dir.join(OBJECTS);
         let entries = match fs::read_dir(&objects) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
             r => r.at(&objects, "list")?,
         };
         let mut files = Vec::new();
@@ -766,17 +769,26 @@ impl FileStore {
         }
         let read = read_many(&objects_fd, name, &files);
         let mut records = Vec::with_capacity(read.len());
+        let mut damaged = Vec::new();
         for (i, r) in read.into_iter().enumerate() {
             match r {
                 Ok(record) => records.push(record),
                 Err(damage) => {
-                    let path = objects.join(&files[i].1);
-                    self.warn(format!("file store: skipping damaged record {}: {damage}", path.display()));
+                    self.warn_damaged(&objects.join(&files[i].1), damage);
+                    damaged.push(files[i].0);
                 }
             }
         }
         records.sort_by_key(|(id, _)| *id);
-        Ok(records)
+        Ok((records, damaged))
+    }
+
+    fn warn_damaged(&mut self, path: &Path, damage: String) {
+        self.warn(format!(
+            "file store: damaged record {}: {damage}; its object answers CKR_DEVICE_ERROR until it is \
+             destroyed",
+            path.display()
+        ));
     }
 
     /// [`read_records`](Self::read_records) of a large token through its pack: a record
@@ -789,7 +801,7 @@ impl FileStore {
         objects: &Path,
         objects_fd: &File,
         files: Vec<(RecordId, std::ffi::OsString)>,
-    ) -> Result<Vec<(RecordId, Vec<u8>)>> {
+    ) -> Result<Records> {
         let pack = Pack::read(dir, name);
         // Each record with the identity of the file it came from.
         let mut records: Vec<(Record, Option<FileId>)> = Vec::with_capacity(files.len());
@@ -804,12 +816,13 @@ impl FileStore {
         }
         let (unpacked_ids, unpacked): (Vec<_>, Vec<_>) = unpacked.into_iter().unzip();
         let read = read_many(objects_fd, name, &unpacked);
+        let mut damaged = Vec::new();
         for (i, r) in read.into_iter().enumerate() {
             match r {
                 Ok(record) => records.push((record, unpacked_ids[i])),
                 Err(damage) => {
-                    let path = objects.join(&unpacked[i].1);
-                    self.warn(format!("file store: skipping damaged record {}: {damage}", path.display()));
+                    self.warn_damaged(&objects.join(&unpacked[i].1), damage);
+                    damaged.push(unpacked[i].0);
                 }
             }
         }
@@ -826,7 +839,7 @@ impl FileStore {
                 let _ = self.report("cache the records of", name, f);
             }
         }
-        Ok(records.into_iter().map(|(r, _)| r).collect())
+        Ok((records.into_iter().map(|(r, _)| r).collect(), damaged))
     }
 
     fn token_generation(&mut self, name: &str) -> Result<u64> {
@@ -1836,7 +1849,9 @@ mod tests {
         let last = four.len() - 1;
         four[last] ^= 1;
         fs::write(objects.join(record_file(4)), &four).unwrap();
-        let loaded: BTreeMap<_, _> = records(&mut s, A).into_iter().collect();
+        let snap = s.load(A).unwrap();
+        assert_eq!(snap.damaged, vec![4], "the damaged file of a packed token");
+        let loaded: BTreeMap<_, _> = snap.records.into_iter().collect();
         assert_eq!(loaded[&1], b"new one");
         assert!(!loaded.contains_key(&2));
         assert_eq!(loaded[&3], b"33333333");
@@ -1975,7 +1990,11 @@ mod tests {
         fs::write(file(6), frame_record(A, 6, &[b'A', b'H', b'O', v, 0])).unwrap();
         fs::write(file(7), b"AHF").unwrap();
 
-        assert_eq!(records(&mut s, A), vec![(5, b"five".to_vec())]);
+        let snap = s.load(A).unwrap();
+        assert_eq!(snap.records, vec![(5, b"five".to_vec())]);
+        let mut damaged = snap.damaged.clone();
+        damaged.sort_unstable();
+        assert_eq!(damaged, vec![1, 2, 3, 4, 6, 7], "each handed to the engine for its placeholder");
         let w = s.take_warnings();
         for id in [1, 2, 3, 4, 6, 7] {
             let path = file(id).display().to_string();
@@ -1997,7 +2016,11 @@ mod tests {
         for id in [3, n - 3] {
             fs::write(objects.join(record_file(id)), b"AHF1 damaged").unwrap();
         }
-        let records = records(&mut s, A);
+        let snap = s.load(A).unwrap();
+        let mut damaged = snap.damaged.clone();
+        damaged.sort_unstable();
+        assert_eq!(damaged, vec![3, n - 3]);
+        let records = snap.records;
         assert_eq!(records.len(), usize::try_from(n - 2).unwrap());
         assert!(records.iter().all(|(id, blob)| *blob == id.to_le_bytes()), "every blob with its own id");
         let w = s.take_warnings();

@@ -516,9 +516,12 @@ fn write_batch(
     Ok(generation)
 }
 
+/// What the log says of a record the engine keeps only as a placeholder.
+const UNUSABLE: &str = "its object answers CKR_DEVICE_ERROR until it is destroyed";
+
 /// The token's snapshot, read on `conn` (inside a transaction, so that the metadata and
-/// the records are of one generation). Damaged records are left out, with a line in
-/// `skipped` naming the file and the record.
+/// the records are of one generation). Damaged records are left out of `records` and
+/// listed in `damaged`, with a line in `skipped` naming the file and the record.
 fn read_snapshot(
     conn: &Connection,
     path: &Path,
@@ -530,6 +533,7 @@ fn read_snapshot(
     }
     let (generation, meta) = read_token_row(conn, path, name)?.ok_or(NOT_PRESENT)?;
     let mut records = Vec::new();
+    let mut damaged = Vec::new();
     let mut st =
         conn.prepare_cached("SELECT id, blob, digest FROM objects").at(path, "read the records of")?;
     let rows = st
@@ -539,23 +543,25 @@ fn read_snapshot(
         let (id, blob, digest) = row.at(path, "read the records of")?;
         if digest.len() != CHECK_LEN || record_check(name, id, &blob)[..] != digest[..] {
             skipped.push(format!(
-                "sqlite store: skipping damaged record {id:016x} in {}: integrity check failed \
-                 (damaged, or copied from another token or record)",
+                "sqlite store: damaged record {id:016x} in {}: integrity check failed (damaged, or \
+                 copied from another token or record); {UNUSABLE}",
                 path.display()
             ));
+            damaged.push(id);
         } else if let Some(v) = newer_format(&blob) {
             skipped.push(format!(
-                "sqlite store: skipping record {id:016x} in {}: record format version {v} is newer \
-                 than this build knows ({})",
+                "sqlite store: record {id:016x} in {}: record format version {v} is newer than this \
+                 build knows ({}); {UNUSABLE}",
                 path.display(),
                 anyhsm_core::store::record::FORMAT_VERSION
             ));
+            damaged.push(id);
         } else {
             records.push((id, blob));
         }
     }
     records.sort_by_key(|(id, _)| *id);
-    Ok(TokenSnapshot { name: name.into(), generation, meta, records })
+    Ok(TokenSnapshot { name: name.into(), generation, meta, records, damaged })
 }
 
 /// A connection to an existing database file, in WAL mode with full fsync.
@@ -739,6 +745,9 @@ mod tests {
         drop(c);
         let snap = s.load(A).unwrap();
         assert_eq!(snap.records, vec![]);
+        let mut damaged = snap.damaged.clone();
+        damaged.sort_unstable();
+        assert_eq!(damaged, vec![1, 2, 3], "each handed to the engine for its placeholder");
         let w = s.take_warnings();
         let db = s.path_of(A).display().to_string();
         assert_eq!(
@@ -748,8 +757,10 @@ mod tests {
         );
         assert!(w.iter().any(|w| w.contains(&db) && w.contains("format version 9")), "{w:?}");
         // The token still works: writing a record again repairs it.
-        assert_eq!(s.apply(A, 1, &batch(vec![put(1, b"again")])), Ok(2));
-        assert_eq!(s.load(A).unwrap().records, vec![(1, b"again".to_vec())]);
+        assert_eq!(s.apply(A, 1, &batch(vec![put(1, b"again"), Op::Delete { id: 2 }])), Ok(2));
+        let snap = s.load(A).unwrap();
+        assert_eq!(snap.records, vec![(1, b"again".to_vec())]);
+        assert_eq!(snap.damaged, vec![3]);
     }
 
     #[test]

@@ -77,6 +77,9 @@ function frameMeta(name, generation, meta) {
   return Buffer.concat([g, FRAME_MAGIC, metaCheck(name, generation, meta), meta]);
 }
 
+/** What the log says of a record the engine keeps only as a placeholder. */
+const UNUSABLE = 'its object answers CKR_DEVICE_ERROR until it is destroyed';
+
 /** The blob of a record file, or why it is damaged. */
 function unframeRecord(name, idHex, file) {
   if (file.length < FRAME_LEN || !file.subarray(0, 4).equals(FRAME_MAGIC)) return { why: 'too short or not a record file of this format (truncated?)' };
@@ -361,13 +364,19 @@ export function openDirectoryStore(spec, bindings) {
           warn(`directory store: ignoring ${path.join(objects, f)}: not a record file name`);
           continue;
         }
+        // A damaged record goes to the engine as an empty blob (which no record is): its
+        // object then answers CKR_DEVICE_ERROR until it is destroyed, and the file stays.
+        const damaged = (why) => {
+          warn(`directory store: damaged record ${path.join(objects, f)}: ${why}; ${UNUSABLE}`);
+          records.push([f.slice(0, 16), new Uint8Array(0)]);
+        };
         try {
           const r = unframeRecord(name, f.slice(0, 16), fs.readFileSync(path.join(objects, f)));
           if (r.blob) records.push([f.slice(0, 16), r.blob]);
-          else warn(`directory store: skipping damaged record ${path.join(objects, f)}: ${r.why}`);
+          else damaged(r.why);
         } catch (e) {
           if (e.code === 'ENOENT') continue; // deleted meanwhile: the generation check below retries
-          warn(`directory store: skipping damaged record ${path.join(objects, f)}: ${e.message}`);
+          damaged(e.message);
         }
       }
       if (readGeneration(dir) === m.generation && !exists(path.join(dir, JOURNAL))) {
