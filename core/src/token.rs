@@ -349,6 +349,15 @@ impl Token {
         }
     }
 
+    /// Refuse to use or rewrite public object `id` while its key material is still sealed
+    /// (nobody has logged in since it was loaded): its value is not in memory.
+    ///
+    /// # Errors
+    /// `UserNotLoggedIn`.
+    pub fn ensure_unsealed(&self, id: u64) -> Result<()> {
+        if self.partial.contains(&id) { Err(Error::UserNotLoggedIn) } else { Ok(()) }
+    }
+
     /// Is the user PIN locked by failed logins?
     pub fn user_locked(&self) -> bool {
         self.meta.user_failures >= self.meta.max_failures

@@ -69,10 +69,7 @@ impl Engine {
         if !obj.flag(usage) {
             return Err(Error::KeyFunctionNotPermitted);
         }
-        if token.partial.contains(&id) {
-            // Its key material is still sealed (see `Engine::ensure_unsealed`).
-            return Err(Error::UserNotLoggedIn);
-        }
+        token.ensure_unsealed(id)?;
         if let Some(AttrValue::MechanismList(allowed)) = obj.get(AttrType::ALLOWED_MECHANISMS) {
             if !allowed.is_empty() && !allowed.contains(&mech.ty) {
                 return Err(Error::MechanismInvalid);

@@ -70,10 +70,9 @@ impl Engine {
         })
     }
 
-    /// Refuse to use or rewrite a public object whose key material is still sealed (nobody
-    /// has logged in since it was loaded): its value is not in memory.
+    /// [`Token::ensure_unsealed`] for the token in `slot`.
     pub(super) fn ensure_unsealed(&self, slot: u64, id: u64) -> Result<()> {
-        if self.token(slot)?.partial.contains(&id) { Err(Error::UserNotLoggedIn) } else { Ok(()) }
+        self.token(slot)?.ensure_unsealed(id)
     }
 
     pub(super) fn object(&self, slot: u64, id: u64) -> Result<&Object> {
