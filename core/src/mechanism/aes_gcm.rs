@@ -81,20 +81,13 @@ fn seal_general(key: &[u8], iv: &[u8], aad: &[u8], tag_bytes: usize, plaintext: 
     let mut out = Vec::with_capacity(plaintext.len().saturating_add(tag_bytes));
     let mut ghash = gcm.ghash.clone();
     ghash.update_padded(aad);
-    let mut counter = counter_of(&j0);
+    let mut next = counter_of(&j0).wrapping_add(1);
     let mut keystream = [Block::default(); BATCH];
     for chunk in plaintext.chunks(BATCH * BLOCK) {
         let start = out.len();
         out.extend_from_slice(chunk);
         let dst = &mut out[start..];
-        let blocks = dst.len().div_ceil(BLOCK);
-        for block in &mut keystream[..blocks] {
-            counter = counter.wrapping_add(1);
-            *block = j0;
-            block[12..].copy_from_slice(&counter.to_be_bytes());
-        }
-        gcm.cipher.encrypt_blocks(&mut keystream[..blocks]);
-        xor_blocks(dst, &keystream[..blocks]);
+        gcm.xor_keystream(&j0, &mut next, &mut keystream, dst);
         // Every chunk but the last is whole blocks, so padding only ever pads the last.
         ghash.update_padded(dst);
     }
@@ -321,14 +314,7 @@ impl SealStream {
         self.ks_pos += avail;
         let mut keystream = [Block::default(); BATCH];
         for chunk in rest.chunks_mut(BATCH * BLOCK) {
-            let blocks = chunk.len().div_ceil(BLOCK);
-            for block in &mut keystream[..blocks] {
-                *block = self.j0;
-                block[12..].copy_from_slice(&self.next.to_be_bytes());
-                self.next = self.next.wrapping_add(1);
-            }
-            self.gcm.cipher.encrypt_blocks(&mut keystream[..blocks]);
-            xor_blocks(chunk, &keystream[..blocks]);
+            let blocks = self.gcm.xor_keystream(&self.j0, &mut self.next, &mut keystream, chunk);
             let used = chunk.len() - (blocks - 1) * BLOCK;
             self.ks = keystream[blocks - 1];
             self.ks_pos = used;
@@ -492,19 +478,33 @@ impl Gcm {
 
     /// XOR `data` with the keystream `E(inc32(J0)), E(inc32^2(J0)), ...` (GCTR, §6.5).
     fn apply_keystream(&self, j0: &Block, data: &mut [u8]) {
-        let mut counter = counter_of(j0);
+        let mut next = counter_of(j0).wrapping_add(1);
         let mut keystream = [Block::default(); BATCH];
         for chunk in data.chunks_mut(BATCH * BLOCK) {
-            let blocks = chunk.len().div_ceil(BLOCK);
-            for block in &mut keystream[..blocks] {
-                counter = counter.wrapping_add(1);
-                *block = *j0;
-                block[12..].copy_from_slice(&counter.to_be_bytes());
-            }
-            self.cipher.encrypt_blocks(&mut keystream[..blocks]);
-            xor_blocks(chunk, &keystream[..blocks]);
+            self.xor_keystream(j0, &mut next, &mut keystream, chunk);
         }
         keystream.zeroize();
+    }
+
+    /// XOR `chunk` (at most `BATCH` blocks) with the keystream blocks of counters `*next`,
+    /// `*next + 1`, … (mod 2^32, in the counter block of `j0`), built in `keystream`, which the
+    /// caller wipes when done; `*next` moves past them. Returns the number of blocks used.
+    fn xor_keystream(
+        &self,
+        j0: &Block,
+        next: &mut u32,
+        keystream: &mut [Block; BATCH],
+        chunk: &mut [u8],
+    ) -> usize {
+        let blocks = chunk.len().div_ceil(BLOCK);
+        for block in &mut keystream[..blocks] {
+            *block = *j0;
+            block[12..].copy_from_slice(&next.to_be_bytes());
+            *next = next.wrapping_add(1);
+        }
+        self.cipher.encrypt_blocks(&mut keystream[..blocks]);
+        xor_blocks(chunk, &keystream[..blocks]);
+        blocks
     }
 
     /// The untruncated tag `E(J0) ^ GHASH(A || 0^v || C || 0^u || [len(A)]_64 || [len(C)]_64)`
