@@ -17,7 +17,7 @@ mod journal;
 mod mirror;
 mod platform;
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 
 use anyhsm_core::consts::flags::{CKF_RW_SESSION, CKF_SERIAL_SESSION};
 use anyhsm_core::consts::{AttrType, MechanismType, UserType};
@@ -79,18 +79,24 @@ fn parse_id(hex: &str) -> Result<u64> {
     }
 }
 
-/// A token's durable state from JS: `{ generation, meta, records: [[idHex, blob], …] }`.
+/// A token's durable state from JS: `{ generation, meta, records: [[idHex, blob], …] }`,
+/// where a `null` blob is a record the JS store found damaged (and logged).
 fn token_data(generation: f64, meta: Vec<u8>, records: &JsValue) -> Result<TokenData> {
     let mut map = BTreeMap::new();
+    let mut damaged = BTreeSet::new();
     if !records.is_undefined() && !records.is_null() {
         for r in Array::from(records).iter() {
             let pair = Array::from(&r);
             let id = parse_id(&pair.get(0).as_string().ok_or(Error::DeviceError)?)?;
-            let blob = pair.get(1).dyn_into::<Uint8Array>().map_err(|_| Error::DeviceError)?.to_vec();
-            map.insert(id, blob);
+            let blob = pair.get(1);
+            if blob.is_null() {
+                damaged.insert(id);
+                continue;
+            }
+            map.insert(id, blob.dyn_into::<Uint8Array>().map_err(|_| Error::DeviceError)?.to_vec());
         }
     }
-    Ok(TokenData { generation: num(generation)?, meta, records: map })
+    Ok(TokenData { generation: num(generation)?, meta, records: map, damaged })
 }
 
 /// The engine and its mirror store, as one JS object.

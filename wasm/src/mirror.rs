@@ -8,7 +8,7 @@
 //! durable state; the engine's next `refresh_token` sees the generation move back and
 //! reloads, so the token is exactly as before the call).
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::Arc;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -24,6 +24,9 @@ pub struct TokenData {
     pub meta: Vec<u8>,
     /// Object records by id.
     pub records: BTreeMap<RecordId, Vec<u8>>,
+    /// Records the JS store found damaged (it logged why): the engine keeps a placeholder
+    /// for each until a batch deletes or rewrites it.
+    pub damaged: BTreeSet<RecordId>,
 }
 
 impl TokenData {
@@ -32,15 +35,8 @@ impl TokenData {
             name: name.into(),
             generation: self.generation,
             meta: self.meta.clone(),
-            records: self
-                .records
-                .iter()
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(k, v)| (*k, v.clone()))
-                .collect(),
-            // A JS store hands a record that failed its own check (and that it logged) as an
-            // empty blob, which no record is: the engine keeps a placeholder for it.
-            damaged: self.records.iter().filter(|(_, v)| v.is_empty()).map(|(k, _)| *k).collect(),
+            records: self.records.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            damaged: self.damaged.iter().copied().collect(),
         }
     }
 }
@@ -142,14 +138,17 @@ impl Mirror {
 fn apply_to(t: &mut TokenData, batch: &Batch) {
     if batch.wipe {
         t.records.clear();
+        t.damaged.clear();
     }
     for op in &batch.ops {
         match op {
             Op::PutMeta(m) => t.meta.clone_from(m),
             Op::Put { id, blob } => {
+                t.damaged.remove(id);
                 t.records.insert(*id, blob.clone());
             }
             Op::Delete { id } => {
+                t.damaged.remove(id);
                 t.records.remove(id);
             }
         }

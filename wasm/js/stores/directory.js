@@ -364,11 +364,11 @@ export function openDirectoryStore(spec, bindings) {
           warn(`directory store: ignoring ${path.join(objects, f)}: not a record file name`);
           continue;
         }
-        // A damaged record goes to the engine as an empty blob (which no record is): its
-        // object then answers CKR_DEVICE_ERROR until it is destroyed, and the file stays.
+        // A damaged record goes to the engine with a null blob: its object then answers
+        // CKR_DEVICE_ERROR until it is destroyed, and the file stays until then.
         const damaged = (why) => {
           warn(`directory store: damaged record ${path.join(objects, f)}: ${why}; ${UNUSABLE}`);
-          records.push([f.slice(0, 16), new Uint8Array(0)]);
+          records.push([f.slice(0, 16), null]);
         };
         try {
           const r = unframeRecord(name, f.slice(0, 16), fs.readFileSync(path.join(objects, f)));
