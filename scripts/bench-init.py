@@ -8,7 +8,7 @@ CPU time of this process), alternating the modules so that load changes hit each
 Run it under `taskset -c 0` for the one-core figure. Usage:
 
     cargo build --release -p anyhsm-pkcs11
-    .ci/venv/bin/python scripts/bench-init.py [N] [ROUNDS] [--softhsm]
+    .ci/venv/bin/python scripts/bench-init.py [N] [ROUNDS] [--softhsm]   # ANYHSM_SO=… for another build
 
 Needs python-pkcs11 (in .ci/venv) for the setup only.
 """
@@ -24,7 +24,7 @@ import pkcs11
 from pkcs11 import Attribute, ObjectClass
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODULE = os.path.join(ROOT, "target", "release", "libanyhsm_pkcs11.so")
+MODULE = os.environ.get("ANYHSM_SO") or os.path.join(ROOT, "target", "release", "libanyhsm_pkcs11.so")
 SOFTHSM = "/usr/lib/softhsm/libsofthsm2.so"
 SO_PIN, USER_PIN = "so-pin-1234", "user-pin-1234"
 
