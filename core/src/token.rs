@@ -87,13 +87,14 @@ impl TokenMeta {
 pub const INDEXED: [AttrType; 4] = [AttrType::CLASS, AttrType::ID, AttrType::LABEL, AttrType::KEY_TYPE];
 
 /// Keys up to this long are held inline: a class, a key type and most labels and ids.
-const INLINE: usize = 30;
+const INLINE: usize = 31;
 
-/// One indexed value: its bytes (a `CK_ULONG` as 8 little-endian bytes), inline when short
-/// so that indexing an object allocates nothing per attribute.
+/// One indexed value: its bytes (a `CK_ULONG` as 8 little-endian bytes). Short ones are held
+/// inline, so that indexing an object allocates nothing per attribute, as four words (the
+/// bytes zero-padded, their length in the last byte) that sort and compare as integers.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Key {
-    Inline { len: u8, bytes: [u8; INLINE] },
+    Inline([u64; 4]),
     Heap(Box<[u8]>),
 }
 
@@ -101,9 +102,12 @@ impl Key {
     fn new(b: &[u8]) -> Self {
         match u8::try_from(b.len()) {
             Ok(len) if b.len() <= INLINE => {
-                let mut bytes = [0; INLINE];
-                bytes[..b.len()].copy_from_slice(b);
-                Key::Inline { len, bytes }
+                let mut words = [0u64; 4];
+                for (i, byte) in b.iter().enumerate() {
+                    words[i / 8] |= u64::from(*byte) << (8 * (i % 8));
+                }
+                words[3] |= u64::from(len) << 56;
+                Key::Inline(words)
             }
             _ => Key::Heap(b.into()),
         }
@@ -119,6 +123,11 @@ fn index_key(ty: AttrType, v: &AttrValue) -> Option<(usize, Key)> {
         AttrValue::Bytes(b) => Some((slot, Key::new(b))),
         _ => None,
     }
+}
+
+/// The index keys of `obj`, in one pass over its attributes.
+fn keys_of(obj: &Object) -> impl Iterator<Item = (usize, Key)> + '_ {
+    obj.attributes().filter_map(|(ty, v)| index_key(*ty, v))
 }
 
 /// The ids holding one value: most labels are held by one object, so one id needs no set.
@@ -177,12 +186,13 @@ impl Index {
     pub fn build<'a>(objects: impl IntoIterator<Item = (u64, &'a Object)>) -> Self {
         let objects = objects.into_iter();
         let n = objects.size_hint().0;
-        let mut pairs: [Vec<(Key, u64)>; INDEXED.len()] = core::array::from_fn(|_| Vec::with_capacity(n));
+        let mut pairs: [Vec<(Key, u64)>; INDEXED.len()] = Default::default();
         for (id, obj) in objects {
-            for ty in INDEXED {
-                if let Some((slot, k)) = obj.get(ty).and_then(|v| index_key(ty, v)) {
-                    pairs[slot].push((k, id));
+            for (slot, k) in keys_of(obj) {
+                if pairs[slot].capacity() == 0 {
+                    pairs[slot].reserve(n);
                 }
+                pairs[slot].push((k, id));
             }
         }
         let mut index = Index::default();
@@ -210,25 +220,21 @@ impl Index {
     }
 
     fn insert(&mut self, id: u64, obj: &Object) {
-        for ty in INDEXED {
-            if let Some((slot, k)) = obj.get(ty).and_then(|v| index_key(ty, v)) {
-                match self.maps[slot].entry(k) {
-                    btree_map::Entry::Vacant(e) => {
-                        e.insert(Ids::One(id));
-                    }
-                    btree_map::Entry::Occupied(mut e) => e.get_mut().insert(id),
+        for (slot, k) in keys_of(obj) {
+            match self.maps[slot].entry(k) {
+                btree_map::Entry::Vacant(e) => {
+                    e.insert(Ids::One(id));
                 }
+                btree_map::Entry::Occupied(mut e) => e.get_mut().insert(id),
             }
         }
     }
 
     fn remove(&mut self, id: u64, obj: &Object) {
-        for ty in INDEXED {
-            if let Some((slot, k)) = obj.get(ty).and_then(|v| index_key(ty, v)) {
-                if let btree_map::Entry::Occupied(mut e) = self.maps[slot].entry(k) {
-                    if e.get_mut().remove(id) {
-                        e.remove();
-                    }
+        for (slot, k) in keys_of(obj) {
+            if let btree_map::Entry::Occupied(mut e) = self.maps[slot].entry(k) {
+                if e.get_mut().remove(id) {
+                    e.remove();
                 }
             }
         }
