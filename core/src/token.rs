@@ -178,25 +178,42 @@ impl Ids {
 #[derive(Clone, Debug, Default)]
 pub struct Index {
     maps: [BTreeMap<Key, Ids>; INDEXED.len()],
+    /// While a token loads: the (key, id) pairs of the objects loaded so far, taken while each
+    /// object is still in cache and sorted into `maps` once at the end ([`Token::from_snapshot`]).
+    staged: [Vec<(Key, u64)>; INDEXED.len()],
 }
 
 impl Index {
     /// The index of `objects`, built at once (sorted, then each map in bulk): loading a large
     /// token costs a sort per attribute instead of a tree search per object and attribute.
     pub fn build<'a>(objects: impl IntoIterator<Item = (u64, &'a Object)>) -> Self {
-        let objects = objects.into_iter();
-        let n = objects.size_hint().0;
-        let mut pairs: [Vec<(Key, u64)>; INDEXED.len()] = Default::default();
-        for (id, obj) in objects {
-            for (slot, k) in keys_of(obj) {
-                if pairs[slot].capacity() == 0 {
-                    pairs[slot].reserve(n);
-                }
-                pairs[slot].push((k, id));
-            }
-        }
         let mut index = Index::default();
-        for (map, mut pairs) in index.maps.iter_mut().zip(pairs) {
+        for (id, obj) in objects {
+            index.stage(id, obj);
+        }
+        index.finish_staged();
+        index
+    }
+
+    /// Note `obj`'s keys for [`Index::finish_staged`].
+    fn stage(&mut self, id: u64, obj: &Object) {
+        for (slot, k) in keys_of(obj) {
+            self.staged[slot].push((k, id));
+        }
+    }
+
+    /// Forget the staged keys of `id` (an object loaded twice).
+    fn unstage(&mut self, id: u64) {
+        for pairs in &mut self.staged {
+            pairs.retain(|(_, x)| *x != id);
+        }
+    }
+
+    /// Sort the staged keys into the maps, which must be empty: each map is built in bulk.
+    fn finish_staged(&mut self) {
+        let staged = core::mem::take(&mut self.staged);
+        for (map, mut pairs) in self.maps.iter_mut().zip(staged) {
+            debug_assert!(map.is_empty());
             pairs.sort_unstable();
             pairs.dedup();
             let mut grouped: Vec<(Key, Ids)> = Vec::new();
@@ -216,7 +233,6 @@ impl Index {
             }
             *map = grouped.into_iter().collect();
         }
-        index
     }
 
     fn insert(&mut self, id: u64, obj: &Object) {
@@ -366,21 +382,22 @@ impl Token {
                 )),
             }
         }
-        token.reindex();
+        token.index.finish_staged();
         Ok(token)
     }
 
-    /// Insert or replace a token object while loading, leaving the index to
-    /// [`Token::reindex`].
+    /// Insert or replace a token object while loading; its index keys are staged for
+    /// `Index::finish_staged`, which [`Token::from_snapshot`] calls after its loop.
     fn load(&mut self, id: u64, obj: Object) {
+        self.index.stage(id, &obj);
         if self.objects.insert(id, Entry { obj, session: None }).is_some() {
+            // Loaded twice: the last one counts.
             self.partial.remove(&id);
+            self.index.unstage(id);
+            if let Some(e) = self.objects.get(&id) {
+                self.index.stage(id, &e.obj);
+            }
         }
-    }
-
-    /// Rebuild the index over every object at once.
-    pub fn reindex(&mut self) {
-        self.index = Index::build(self.objects.iter().map(|(id, e)| (*id, &e.obj)));
     }
 
     /// Insert or replace an object, keeping the index in step.
@@ -533,6 +550,20 @@ mod tests {
             objects.insert(id, obj);
         }
         check(&built, &objects);
+        // Staged as `Token::load` stages a snapshot in which some ids come twice.
+        let mut staged = Index::default();
+        let mut loaded = BTreeMap::new();
+        for _ in 0..200 {
+            let id = u64::try_from(rng.below(120)).unwrap();
+            let obj = random_object(&mut rng);
+            staged.stage(id, &obj);
+            if loaded.insert(id, obj).is_some() {
+                staged.unstage(id);
+                staged.stage(id, &loaded[&id]);
+            }
+        }
+        staged.finish_staged();
+        check(&staged, &loaded);
     }
 
     #[test]
