@@ -209,11 +209,17 @@ impl Index {
         }
     }
 
-    /// Sort the staged keys into the maps, which must be empty: each map is built in bulk.
+    /// Sort the staged keys into the maps: built in bulk when empty (a token loading), else
+    /// merged one by one.
     fn finish_staged(&mut self) {
         let staged = core::mem::take(&mut self.staged);
         for (map, mut pairs) in self.maps.iter_mut().zip(staged) {
-            debug_assert!(map.is_empty());
+            if !map.is_empty() {
+                for (k, id) in pairs {
+                    Self::add(map, k, id);
+                }
+                continue;
+            }
             pairs.sort_unstable();
             pairs.dedup();
             let mut grouped: Vec<(Key, Ids)> = Vec::new();
@@ -235,14 +241,18 @@ impl Index {
         }
     }
 
+    fn add(map: &mut BTreeMap<Key, Ids>, k: Key, id: u64) {
+        match map.entry(k) {
+            btree_map::Entry::Vacant(e) => {
+                e.insert(Ids::One(id));
+            }
+            btree_map::Entry::Occupied(mut e) => e.get_mut().insert(id),
+        }
+    }
+
     fn insert(&mut self, id: u64, obj: &Object) {
         for (slot, k) in keys_of(obj) {
-            match self.maps[slot].entry(k) {
-                btree_map::Entry::Vacant(e) => {
-                    e.insert(Ids::One(id));
-                }
-                btree_map::Entry::Occupied(mut e) => e.get_mut().insert(id),
-            }
+            Self::add(&mut self.maps[slot], k, id);
         }
     }
 
@@ -562,6 +572,10 @@ mod tests {
                 staged.stage(id, &loaded[&id]);
             }
         }
+        // An object inserted the ordinary way while others are staged.
+        let extra = random_object(&mut rng);
+        staged.insert(500, &extra);
+        loaded.insert(500, extra);
         staged.finish_staged();
         check(&staged, &loaded);
     }
