@@ -35,11 +35,11 @@ pub enum AttrValue {
     /// `CK_ULONG`.
     Ulong(u64),
     /// A byte string.
-    Bytes(Vec<u8>),
+    Bytes(#[serde(deserialize_with = "crate::store::record::deserialize_byte_vec")] Vec<u8>),
     /// Key material.
     Secret(SecretBytes),
     /// `YYYYMMDD`, or empty for "no date".
-    Date(Vec<u8>),
+    Date(#[serde(deserialize_with = "crate::store::record::deserialize_byte_vec")] Vec<u8>),
     /// `CK_MECHANISM_TYPE` array.
     MechanismList(Vec<MechanismType>),
     /// `CK_ATTRIBUTE` array.

@@ -7,7 +7,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// Bytes that must not outlive their use or appear in a log.
 #[derive(Clone, Default, Zeroize, ZeroizeOnDrop, serde::Serialize, serde::Deserialize)]
-pub struct SecretBytes(Vec<u8>);
+pub struct SecretBytes(#[serde(deserialize_with = "crate::store::record::deserialize_byte_vec")] Vec<u8>);
 
 impl SecretBytes {
     /// Take ownership of `bytes`.

@@ -1,7 +1,8 @@
 //! One token's state: its persisted metadata (label, serial, slot id, PIN records, failure
 //! counters), its objects with their lookup index, and the application's login state.
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, BTreeSet, btree_map};
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -85,40 +86,181 @@ impl TokenMeta {
 /// Attributes `C_FindObjects` can answer from the index instead of a scan.
 pub const INDEXED: [AttrType; 4] = [AttrType::CLASS, AttrType::ID, AttrType::LABEL, AttrType::KEY_TYPE];
 
-fn index_key(ty: AttrType, v: &AttrValue) -> Option<(AttrType, Vec<u8>)> {
-    if !INDEXED.contains(&ty) {
-        return None;
+/// Keys up to this long are held inline: a class, a key type and most labels and ids.
+const INLINE: usize = 31;
+
+/// One indexed value: its bytes (a `CK_ULONG` as 8 little-endian bytes). Short ones are held
+/// inline, so that indexing an object allocates nothing per attribute, as four words (the
+/// bytes zero-padded, their length in the last byte) that sort and compare as integers.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    Inline([u64; 4]),
+    Heap(Box<[u8]>),
+}
+
+impl Key {
+    fn new(b: &[u8]) -> Self {
+        match u8::try_from(b.len()) {
+            Ok(len) if b.len() <= INLINE => {
+                let mut words = [0u64; 4];
+                for (i, byte) in b.iter().enumerate() {
+                    words[i / 8] |= u64::from(*byte) << (8 * (i % 8));
+                }
+                words[3] |= u64::from(len) << 56;
+                Key::Inline(words)
+            }
+            _ => Key::Heap(b.into()),
+        }
     }
+}
+
+/// Which of [`INDEXED`] `ty` is, and the key of `v` there (`None` if `ty` is not indexed or
+/// `v` is not a `CK_ULONG` or a byte string).
+fn index_key(ty: AttrType, v: &AttrValue) -> Option<(usize, Key)> {
+    let slot = INDEXED.iter().position(|t| *t == ty)?;
     match v {
-        AttrValue::Ulong(u) => Some((ty, u.to_le_bytes().to_vec())),
-        AttrValue::Bytes(b) => Some((ty, b.clone())),
+        AttrValue::Ulong(u) => Some((slot, Key::new(&u.to_le_bytes()))),
+        AttrValue::Bytes(b) => Some((slot, Key::new(b))),
         _ => None,
     }
 }
 
-/// Object ids by the value of each indexed attribute.
-#[derive(Clone, Debug, Default)]
-pub struct Index {
-    map: BTreeMap<(AttrType, Vec<u8>), BTreeSet<u64>>,
+/// The index keys of `obj`, in one pass over its attributes.
+fn keys_of(obj: &Object) -> impl Iterator<Item = (usize, Key)> + '_ {
+    obj.attributes().filter_map(|(ty, v)| index_key(*ty, v))
 }
 
-impl Index {
-    fn insert(&mut self, id: u64, obj: &Object) {
-        for ty in INDEXED {
-            if let Some(k) = obj.get(ty).and_then(|v| index_key(ty, v)) {
-                self.map.entry(k).or_default().insert(id);
+/// The ids holding one value: most labels are held by one object, so one id needs no set.
+#[derive(Clone, Debug)]
+enum Ids {
+    One(u64),
+    Many(BTreeSet<u64>),
+}
+
+impl Ids {
+    fn len(&self) -> usize {
+        match self {
+            Ids::One(_) => 1,
+            Ids::Many(s) => s.len(),
+        }
+    }
+
+    fn to_vec(&self) -> Vec<u64> {
+        match self {
+            Ids::One(id) => alloc::vec![*id],
+            Ids::Many(s) => s.iter().copied().collect(),
+        }
+    }
+
+    fn insert(&mut self, id: u64) {
+        match self {
+            Ids::One(x) if *x == id => {}
+            Ids::One(x) => *self = Ids::Many(BTreeSet::from([*x, id])),
+            Ids::Many(s) => {
+                s.insert(id);
             }
         }
     }
 
+    /// Remove `id`; true if no id is left.
+    fn remove(&mut self, id: u64) -> bool {
+        match self {
+            Ids::One(x) => *x == id,
+            Ids::Many(s) => {
+                s.remove(&id);
+                s.is_empty()
+            }
+        }
+    }
+}
+
+/// Object ids by the value of each indexed attribute (one map per attribute of [`INDEXED`]).
+#[derive(Clone, Debug, Default)]
+pub struct Index {
+    maps: [BTreeMap<Key, Ids>; INDEXED.len()],
+    /// While a token loads: the (key, id) pairs of the objects loaded so far, taken while each
+    /// object is still in cache and sorted into `maps` once at the end ([`Token::from_snapshot`]).
+    staged: [Vec<(Key, u64)>; INDEXED.len()],
+}
+
+impl Index {
+    /// The index of `objects`, built at once (sorted, then each map in bulk): loading a large
+    /// token costs a sort per attribute instead of a tree search per object and attribute.
+    pub fn build<'a>(objects: impl IntoIterator<Item = (u64, &'a Object)>) -> Self {
+        let mut index = Index::default();
+        for (id, obj) in objects {
+            index.stage(id, obj);
+        }
+        index.finish_staged();
+        index
+    }
+
+    /// Note `obj`'s keys for [`Index::finish_staged`].
+    fn stage(&mut self, id: u64, obj: &Object) {
+        for (slot, k) in keys_of(obj) {
+            self.staged[slot].push((k, id));
+        }
+    }
+
+    /// Forget the staged keys of `id` (an object loaded twice).
+    fn unstage(&mut self, id: u64) {
+        for pairs in &mut self.staged {
+            pairs.retain(|(_, x)| *x != id);
+        }
+    }
+
+    /// Sort the staged keys into the maps: built in bulk when empty (a token loading), else
+    /// merged one by one.
+    fn finish_staged(&mut self) {
+        let staged = core::mem::take(&mut self.staged);
+        for (map, mut pairs) in self.maps.iter_mut().zip(staged) {
+            if !map.is_empty() {
+                for (k, id) in pairs {
+                    Self::add(map, k, id);
+                }
+                continue;
+            }
+            pairs.sort_unstable();
+            pairs.dedup();
+            let mut grouped: Vec<(Key, Ids)> = Vec::new();
+            let mut pairs = pairs.into_iter().peekable();
+            while let Some((k, id)) = pairs.next() {
+                let mut more = Vec::new();
+                while let Some((_, next)) = pairs.next_if(|(next, _)| *next == k) {
+                    more.push(next);
+                }
+                let ids = if more.is_empty() {
+                    Ids::One(id)
+                } else {
+                    // Sorted: the set is built in bulk too.
+                    Ids::Many(core::iter::once(id).chain(more).collect())
+                };
+                grouped.push((k, ids));
+            }
+            *map = grouped.into_iter().collect();
+        }
+    }
+
+    fn add(map: &mut BTreeMap<Key, Ids>, k: Key, id: u64) {
+        match map.entry(k) {
+            btree_map::Entry::Vacant(e) => {
+                e.insert(Ids::One(id));
+            }
+            btree_map::Entry::Occupied(mut e) => e.get_mut().insert(id),
+        }
+    }
+
+    fn insert(&mut self, id: u64, obj: &Object) {
+        for (slot, k) in keys_of(obj) {
+            Self::add(&mut self.maps[slot], k, id);
+        }
+    }
+
     fn remove(&mut self, id: u64, obj: &Object) {
-        for ty in INDEXED {
-            if let Some(k) = obj.get(ty).and_then(|v| index_key(ty, v)) {
-                if let Some(set) = self.map.get_mut(&k) {
-                    set.remove(&id);
-                    if set.is_empty() {
-                        self.map.remove(&k);
-                    }
+        for (slot, k) in keys_of(obj) {
+            if let btree_map::Entry::Occupied(mut e) = self.maps[slot].entry(k) {
+                if e.get_mut().remove(id) {
+                    e.remove();
                 }
             }
         }
@@ -127,13 +269,12 @@ impl Index {
     /// The ids that can match `template`: the smallest index set among its indexed
     /// attributes, or `None` if it has none (then every object is a candidate).
     pub fn candidates(&self, template: &[Attribute]) -> Option<Vec<u64>> {
-        let empty = BTreeSet::new();
         template
             .iter()
             .filter_map(|a| index_key(a.ty, &a.value))
-            .map(|k| self.map.get(&k).unwrap_or(&empty))
-            .min_by_key(|s| s.len())
-            .map(|s| s.iter().copied().collect())
+            .map(|(slot, k)| self.maps[slot].get(&k))
+            .min_by_key(|ids| ids.map_or(0, Ids::len))
+            .map(|ids| ids.map_or_else(Vec::new, Ids::to_vec))
     }
 }
 
@@ -286,9 +427,9 @@ impl Token {
         };
         for (id, blob) in &snap.records {
             match seal::decode_object(blob, *id, &token.meta.serial, token.master.as_ref()) {
-                Ok(Opened::Full(obj)) => token.insert(*id, obj, None),
+                Ok(Opened::Full(obj)) => token.load(*id, obj),
                 Ok(Opened::Partial(obj)) => {
-                    token.insert(*id, obj, None);
+                    token.load(*id, obj);
                     token.partial.insert(*id);
                 }
                 Ok(Opened::Locked) => {}
@@ -302,7 +443,22 @@ impl Token {
                 }
             }
         }
+        token.index.finish_staged();
         Ok(token)
+    }
+
+    /// Insert or replace a token object while loading; its index keys are staged for
+    /// `Index::finish_staged`, which [`Token::from_snapshot`] calls after its loop.
+    fn load(&mut self, id: u64, obj: Object) {
+        self.index.stage(id, &obj);
+        if self.objects.insert(id, Entry { obj, session: None }).is_some() {
+            // Loaded twice: the last one counts.
+            self.partial.remove(&id);
+            self.index.unstage(id);
+            if let Some(e) = self.objects.get(&id) {
+                self.index.stage(id, &e.obj);
+            }
+        }
     }
 
     /// Insert or replace an object, keeping the index in step.
@@ -372,6 +528,120 @@ impl Token {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A small deterministic generator; values are drawn from small sets so that sets are shared.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            usize::try_from(self.0 >> 40).unwrap() % n
+        }
+    }
+
+    /// Values an indexed attribute takes in the test, and one no object holds.
+    fn domain(ty: AttrType) -> Vec<AttrValue> {
+        if ty == AttrType::CLASS || ty == AttrType::KEY_TYPE {
+            (0..5).map(AttrValue::Ulong).collect()
+        } else {
+            // Lengths 0 to 55: inline and heap keys. The last is held by no object.
+            (0u8..13).map(|i| AttrValue::Bytes(alloc::vec![b'a' + i; usize::from(i) * 5])).collect()
+        }
+    }
+
+    fn random_object(rng: &mut Lcg) -> Object {
+        let mut o = Object::default();
+        for ty in INDEXED {
+            // CLASS always; the others often, with one value fewer than the domain.
+            if ty == AttrType::CLASS || rng.below(4) > 0 {
+                let values = domain(ty);
+                o.set(ty, values[rng.below(values.len() - 1)].clone());
+            }
+        }
+        o.set(AttrType::VALUE, AttrValue::Bytes(alloc::vec![1, 2, 3]));
+        o
+    }
+
+    /// What the index must answer for `template`, by a scan of `objects`.
+    fn scan(objects: &BTreeMap<u64, Object>, template: &[Attribute]) -> Option<Vec<u64>> {
+        template
+            .iter()
+            .filter(|a| INDEXED.contains(&a.ty))
+            .map(|a| {
+                objects.iter().filter(|(_, o)| o.get(a.ty) == Some(&a.value)).map(|(id, _)| *id).collect()
+            })
+            .min_by_key(Vec::len)
+    }
+
+    fn check(index: &Index, objects: &BTreeMap<u64, Object>) {
+        let single: Vec<Attribute> = INDEXED
+            .iter()
+            .flat_map(|ty| domain(*ty).into_iter().map(|value| Attribute { ty: *ty, value }))
+            .collect();
+        let value = Attribute { ty: AttrType::VALUE, value: AttrValue::Bytes(alloc::vec![1, 2, 3]) };
+        assert_eq!(index.candidates(core::slice::from_ref(&value)), None);
+        for a in &single {
+            let template = [value.clone(), a.clone()];
+            assert_eq!(index.candidates(&template), scan(objects, &template), "{a:?}");
+            for b in &single {
+                let template = [a.clone(), b.clone()];
+                assert_eq!(index.candidates(&template), scan(objects, &template), "{a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn index_answers_as_a_scan_does_after_inserts_replacements_and_removals() {
+        let mut rng = Lcg(0x1234_5678_9abc_def0);
+        let mut index = Index::default();
+        let mut objects = BTreeMap::new();
+        for step in 0..3000 {
+            // As `Token::insert` and `Token::remove` keep it.
+            let id = u64::try_from(rng.below(80)).unwrap();
+            if let Some(old) = objects.remove(&id) {
+                index.remove(id, &old);
+            }
+            if rng.below(3) > 0 {
+                let obj = random_object(&mut rng);
+                index.insert(id, &obj);
+                objects.insert(id, obj);
+            }
+            if step % 100 == 0 {
+                check(&index, &objects);
+                check(&Index::build(objects.iter().map(|(id, o)| (*id, o))), &objects);
+            }
+        }
+        check(&index, &objects);
+        // Built in bulk, then changed one by one.
+        let mut built = Index::build(objects.iter().map(|(id, o)| (*id, o)));
+        for id in 0..40 {
+            if let Some(old) = objects.remove(&id) {
+                built.remove(id, &old);
+            }
+            let obj = random_object(&mut rng);
+            built.insert(id, &obj);
+            objects.insert(id, obj);
+        }
+        check(&built, &objects);
+        // Staged as `Token::load` stages a snapshot in which some ids come twice.
+        let mut staged = Index::default();
+        let mut loaded = BTreeMap::new();
+        for _ in 0..200 {
+            let id = u64::try_from(rng.below(120)).unwrap();
+            let obj = random_object(&mut rng);
+            staged.stage(id, &obj);
+            if loaded.insert(id, obj).is_some() {
+                staged.unstage(id);
+                staged.stage(id, &loaded[&id]);
+            }
+        }
+        // An object inserted the ordinary way while others are staged.
+        let extra = random_object(&mut rng);
+        staged.insert(500, &extra);
+        loaded.insert(500, extra);
+        staged.finish_staged();
+        check(&staged, &loaded);
+    }
 
     #[test]
     fn index_finds_by_label_without_scanning() {

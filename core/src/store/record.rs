@@ -48,6 +48,47 @@ pub struct ObjectRecord {
     pub attrs: Vec<(AttrType, AttrValue)>,
 }
 
+/// Deserialize a `Vec<u8>` that serde's default writes as a sequence of `u8`. In postcard a
+/// sequence of `u8` and a byte string are the same bytes (a varint length, then the bytes), so
+/// asking for a byte string reads the same records with one copy instead of a visitor call and
+/// a `Vec::push` per byte — and, for key material, without the copies a growing `Vec` leaves
+/// behind. A format that answers with a sequence is still read.
+///
+/// # Errors
+/// The format's, as for `Vec<u8>`.
+pub(crate) fn deserialize_byte_vec<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> core::result::Result<Vec<u8>, D::Error> {
+    struct ByteVec;
+    impl<'de> serde::de::Visitor<'de> for ByteVec {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            f.write_str("a byte string")
+        }
+
+        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> core::result::Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+
+        fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> core::result::Result<Vec<u8>, E> {
+            Ok(v)
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> core::result::Result<Vec<u8>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(b) = seq.next_element()? {
+                out.push(b);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_byte_buf(ByteVec)
+}
+
 /// Serialize a record with its header.
 ///
 /// # Errors
@@ -96,6 +137,20 @@ mod tests {
         let blob = encode(RecordKind::Object, &sample()).unwrap();
         assert_eq!(&blob[..4], b"AHO\x01");
         assert_eq!(decode::<ObjectRecord>(RecordKind::Object, &blob).unwrap(), sample());
+    }
+
+    #[test]
+    fn byte_strings_read_as_serde_writes_them() {
+        #[derive(serde::Deserialize)]
+        struct Fast(#[serde(deserialize_with = "deserialize_byte_vec")] Vec<u8>);
+        for len in [0usize, 1, 127, 128, 300] {
+            let v: Vec<u8> = (0..=255u8).cycle().take(len).collect();
+            let blob = postcard::to_allocvec(&v).unwrap();
+            assert_eq!(postcard::from_bytes::<Fast>(&blob).unwrap().0, v);
+            for cut in 0..blob.len() {
+                assert!(postcard::from_bytes::<Fast>(&blob[..cut]).is_err());
+            }
+        }
     }
 
     #[test]
