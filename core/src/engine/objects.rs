@@ -167,29 +167,25 @@ impl Engine {
     /// `ObjectHandleInvalid`, `ActionProhibited` (not destroyable), `SessionReadOnly`.
     pub fn destroy_object(&mut self, s: u64, h: u64) -> Result<()> {
         let slot = self.session_slot(s)?;
-        if let Some(id) = self.damaged_handle(slot, h)? {
+        let id = if let Some(id) = self.damaged_handle(slot, h)? {
             // The one thing a damaged record's placeholder allows: removing its record.
             if !self.session(s)?.rw {
                 return Err(Error::SessionReadOnly);
             }
-            self.transact(slot, |t, _| {
-                if !t.damaged.contains_key(&id) {
-                    return Err(Error::ObjectHandleInvalid);
-                }
-                Ok(Change { delete: alloc::vec![id], ..Change::default() })
-            })?;
-            return Ok(());
-        }
-        let (slot, id) = self.resolve(s, h, Error::ObjectHandleInvalid)?;
-        let obj = self.object(slot, id)?;
-        if !obj.flag(AttrType::DESTROYABLE) {
-            return Err(Error::ActionProhibited);
-        }
-        if obj.is_token() && !self.session(s)?.rw {
-            return Err(Error::SessionReadOnly);
-        }
+            id
+        } else {
+            let (_, id) = self.resolve(s, h, Error::ObjectHandleInvalid)?;
+            let obj = self.object(slot, id)?;
+            if !obj.flag(AttrType::DESTROYABLE) {
+                return Err(Error::ActionProhibited);
+            }
+            if obj.is_token() && !self.session(s)?.rw {
+                return Err(Error::SessionReadOnly);
+            }
+            id
+        };
         self.transact(slot, |t, _| {
-            if !t.objects.contains_key(&id) {
+            if !t.objects.contains_key(&id) && !t.damaged.contains_key(&id) {
                 return Err(Error::ObjectHandleInvalid);
             }
             Ok(Change { delete: alloc::vec![id], ..Change::default() })
