@@ -19,11 +19,10 @@ use cryptoki::error::{Error, RvError};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{AttributeType, ObjectHandle};
 use cryptoki::session::UserType;
-use sha2::{Digest as _, Sha256};
 
 use storage_common::{
     USER_PIN, backend, create_data, data_labels, init_token, load, note, os_locking, pin, prepare_dir,
-    report, run_role_with, scratch_dir, slot_by_label, token_dir,
+    record_check, report, run_role_with, scratch_dir, slot_by_label, token_dir,
 };
 
 const OTHER: &str = "other token";
@@ -68,18 +67,6 @@ fn two_tokens(ctx: &Pkcs11, labels: &[&str]) -> (String, String) {
 
 fn find(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// The store's integrity check (see native-ffi/src/store/mod.rs): what a *newer* anyhsm
-/// would write around its blob, so that only the record format version is unknown.
-fn record_check(serial: &str, id: u64, blob: &[u8]) -> Vec<u8> {
-    let mut h = Sha256::new();
-    h.update(b"anyhsm record v1\0");
-    h.update(serial.as_bytes());
-    h.update([0]);
-    h.update(id.to_le_bytes());
-    h.update(blob);
-    h.finalize()[..16].to_vec()
 }
 
 /// Where a record lives, for the log line that must name it.

@@ -24,9 +24,10 @@ use cryptoki::mechanism::Mechanism;
 use cryptoki::mechanism::aead::GcmParams;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
-use sha2::{Digest as _, Sha256};
 
-use storage_common::{backend, init_token, load, pin, report, run_role_with, slot_by_label, token_dir};
+use storage_common::{
+    backend, init_token, load, pin, record_check, report, run_role_with, slot_by_label, token_dir,
+};
 
 /// The key whose sealed record is damaged, and a second key that must stay usable.
 const TARGET: [u8; 32] = *b"\x5a\x13\xc7\x02\x9e\x44\xb1\x6d\x08\xf3\x7a\x21\xcc\x90\x3e\x55\
@@ -177,18 +178,6 @@ fn no_secret_reaches_the_disk() {
 enum Record {
     File { path: PathBuf, id: u64 },
     Row { db: PathBuf, id: i64 },
-}
-
-/// The store's integrity check of a record (native-ffi/src/store/mod.rs), recomputed here so
-/// that a flipped byte gets past the store and reaches the seal.
-fn record_check(serial: &str, id: u64, blob: &[u8]) -> Vec<u8> {
-    let mut h = Sha256::new();
-    h.update(b"anyhsm record v1\0");
-    h.update(serial.as_bytes());
-    h.update([0]);
-    h.update(id.to_le_bytes());
-    h.update(blob);
-    h.finalize()[..16].to_vec()
 }
 
 /// The file store's frame before a record's blob: magic and check.

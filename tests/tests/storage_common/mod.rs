@@ -22,6 +22,7 @@ use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
+use sha2::{Digest as _, Sha256};
 
 /// The scenario a child process runs (set by [`each_backend`]).
 const SCENARIO_ENV: &str = "ANYHSM_STORAGE_SCENARIO";
@@ -358,4 +359,18 @@ impl Rand {
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
     }
+}
+
+/// The stores' integrity check of a record (`record_check` in native-ffi/src/store/mod.rs),
+/// recomputed here so that a test can alter a record and keep the check valid: a flipped
+/// byte then gets past the store and reaches the seal, a newer format version reaches the
+/// version check.
+pub fn record_check(serial: &str, id: u64, blob: &[u8]) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(b"anyhsm record v1\0");
+    h.update(serial.as_bytes());
+    h.update([0]);
+    h.update(id.to_le_bytes());
+    h.update(blob);
+    h.finalize()[..16].to_vec()
 }
