@@ -103,6 +103,25 @@ async function status(p, id, kind, pattern, timeout = WAIT) {
   return got.text;
 }
 
+/**
+ * Submit the create form and wait for its news beside the token list. That line still shows
+ * the store's earlier "No tokens…" info until the token exists (the form's own busy line is
+ * elsewhere), so first wait until it says something else that is not info.
+ */
+async function createToken(p, pattern) {
+  const before = await p.evaluate(() => document.getElementById('token-status').textContent);
+  await p.click('#create-btn');
+  await p.waitForFunction(
+    (old) => {
+      const el = document.getElementById('token-status');
+      return el.textContent !== old && !el.classList.contains('info');
+    },
+    before,
+    { timeout: WAIT, polling: 50 },
+  );
+  return status(p, 'token-status', 'ok', pattern);
+}
+
 /** Click (or press Enter in) something and wait for the status line beside it. */
 async function act(p, selector, id, kind, pattern, { key } = {}) {
   if (key) await p.press(selector, key);
@@ -231,8 +250,7 @@ describe('anyhsm web demo in Chromium', { concurrency: false }, () => {
     await page.fill('#new-label', LABEL);
     await page.fill('#new-so-pin', SO_PIN);
     await page.fill('#new-user-pin', USER_PIN);
-    await page.click('#create-btn');
-    await status(page, 'token-status', 'ok', new RegExp(`Created “${LABEL}” \\(serial [0-9a-f]{16}\\) and logged in`));
+    await createToken(page, new RegExp(`Created “${LABEL}” \\(serial [0-9a-f]{16}\\) and logged in`));
     seen.serial = await text(page, '#ti-serial');
     assert.match(seen.serial, /^[0-9a-f]{16}$/);
     assert.equal(await text(page, '#ti-label'), LABEL);
@@ -567,8 +585,7 @@ describe('anyhsm web demo in Chromium', { concurrency: false }, () => {
       await page.fill('#new-label', 'Deterministic');
       await page.fill('#new-so-pin', SO_PIN);
       await page.fill('#new-user-pin', USER_PIN);
-      await page.click('#create-btn');
-      await status(page, 'token-status', 'ok', /Created “Deterministic”/);
+      await createToken(page, /Created “Deterministic”/);
       assert.match(await text(page, '#ti-model'), /deterministic/i, 'the token says so in its model');
       await page.fill('#gen-label', 'same every time');
       await act(page, '#gen-ec', 'gen-status', 'ok', /Generated EC P-256/);
@@ -630,8 +647,7 @@ describe('anyhsm web demo in Chromium', { concurrency: false }, () => {
     await page.fill('#new-label', 'Quick');
     await page.fill('#new-so-pin', SO_PIN);
     await page.fill('#new-user-pin', USER_PIN);
-    await page.click('#create-btn');
-    await status(page, 'token-status', 'ok', /Created “Quick”/);
+    await createToken(page, /Created “Quick”/);
     assert.match(await text(page, '#ti-model'), /test token/i);
   });
 
